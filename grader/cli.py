@@ -1,0 +1,115 @@
+"""Command line: ``grader grade``, ``grader check``, ``grader gradescope``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+
+from grader.packs import PackNotFound, available_packs, load_pack
+from grader.report import score_table
+from grader.results import Results, failure_results, write_results
+from grader.runner import GradeOptions, grade
+
+GRADESCOPE_SUBMISSION = "/autograder/submission"
+GRADESCOPE_RESULTS = "/autograder/results/results.json"
+
+
+def _pack_name(given: str | None) -> str:
+    name = given or os.environ.get("GRADER_ASSIGNMENT")
+    if name:
+        return name
+    packs = available_packs()
+    if len(packs) == 1:
+        return packs[0]
+    raise PackNotFound(f"say which assignment with --assignment (one of: {', '.join(packs)})")
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    pack = load_pack(_pack_name(args.assignment))
+    options = GradeOptions(public_only=args.public_only, fast=args.fast, load_mode=args.load_mode,
+                           overall_timeout_s=args.timeout)
+    results = grade(args.submission, pack, options)
+    _show(results, pack.title, args.submission)
+    if args.results:
+        write_results(results.to_json(), args.results)
+        print(f"Results written to {args.results}")
+    return 2 if results.extra_data.get("grader_failed") else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    args.public_only, args.fast, args.results, args.load_mode = True, not args.slow, None, None
+    return cmd_grade(args)
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    """What Gradescope's run_autograder calls. Writes results.json whatever happens."""
+    started = time.monotonic()
+    try:
+        pack = load_pack(_pack_name(args.assignment))
+        results = grade(args.submission_dir, pack, GradeOptions())
+        data = results.to_json()
+    except Exception as exc:  # noqa: BLE001 - the results file must be written regardless
+        data = failure_results(
+            f"Autograder failed: {type(exc).__name__}: {exc}. Please tell the course staff.",
+            traceback.format_exc(), time.monotonic() - started).to_json()
+    write_results(data, args.results)
+    print(f"Results written to {args.results}: {data.get('score', 0)} points")
+    return 0
+
+
+def _show(results: Results, title: str, submission: str) -> None:
+    print(f"{title}\nSubmission: {submission}\n")
+    print(score_table(results))
+    if results.output:
+        print("\n" + results.output)
+    failed = [t for t in results.tests if t.status != "passed"]
+    if failed:
+        print("\nWhat went wrong:")
+        for t in failed:
+            print(f"\n## {t.number}. {t.name} ({t.score:g}/{t.max_score:g})\n{t.output}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grade", help="grade one submission and print a score table")
+    g.add_argument("submission", help="solution.py, a notebook, a folder or a zip")
+    g.add_argument("--assignment", help="assignment pack (default: the only one)")
+    g.add_argument("--results", help="also write Gradescope-format JSON here")
+    g.add_argument("--public-only", action="store_true", help="only the tests students see")
+    g.add_argument("--fast", action="store_true", help="leave out slow and gpu tests")
+    g.add_argument("--load-mode", choices=("definitions", "all"),
+                   help="load only definitions (default) or run all top-level code")
+    g.add_argument("--timeout", type=float, help="overall time limit in seconds")
+    g.set_defaults(func=cmd_grade)
+
+    c = sub.add_parser("check", help="students: run the public tests on your solution")
+    c.add_argument("submission", nargs="?", default="solution.py")
+    c.add_argument("--assignment")
+    c.add_argument("--slow", action="store_true", help="include slow tests (real-data training)")
+    c.add_argument("--timeout", type=float)
+    c.set_defaults(func=cmd_check)
+
+    s = sub.add_parser("gradescope", help="Gradescope entry point: always writes results.json")
+    s.add_argument("--submission-dir", default=GRADESCOPE_SUBMISSION)
+    s.add_argument("--results", default=GRADESCOPE_RESULTS)
+    s.add_argument("--assignment")
+    s.set_defaults(func=cmd_gradescope)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except PackNotFound as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Turn what a failed test raised into the Markdown a student reads.
+
+Only messages are shown, never a test's source or the grader's traceback: hidden tests stay
+hidden, and the student sees what was checked, the input that failed, and a hint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.feedback import GradingFailure
+from grader.worker.client import SubmissionError
+
+MAX_MESSAGE = 6000
+
+
+def is_timeout(exc: BaseException | None) -> bool:
+    from grader.worker.client import WorkerTimeout
+
+    exc = _first_cause(exc)
+    if isinstance(exc, WorkerTimeout):
+        return True
+    return type(exc).__name__ == "Failed" and "Timeout" in str(exc)
+
+
+def _first_cause(exc: BaseException | None) -> BaseException | None:
+    """Hypothesis may wrap several failures in an ExceptionGroup; report the first."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def failure_message(exc: BaseException | None, report: Any = None) -> str:
+    exc_first = _first_cause(exc)
+    if isinstance(exc_first, (GradingFailure, SubmissionError)):
+        text = exc_first.message if isinstance(exc_first, SubmissionError) else str(exc_first)
+    elif exc_first is None:
+        text = "The test failed."
+    elif type(exc_first).__name__ == "Failed" and "Timeout" in str(exc_first):
+        text = f"The test ran out of time ({str(exc_first).strip()})."
+    elif isinstance(exc_first, AssertionError):
+        text = str(exc_first).split("\nassert")[0].strip() or "A check failed."
+    else:
+        text = (f"Grading this test raised `{type(exc_first).__name__}: "
+                f"{_short(str(exc_first))}`; this usually means a value of an unexpected type "
+                "or shape came back from your code.")
+    notes = [n for n in _notes(exc) + _notes(exc_first) if "Falsifying example" in n
+             or "Input" in n]
+    if notes:
+        text += "\n\n" + _example_block(notes[0])
+    return text[:MAX_MESSAGE]
+
+
+def _notes(exc: BaseException | None) -> list[str]:
+    return [str(n) for n in getattr(exc, "__notes__", [])] if exc is not None else []
+
+
+def _example_block(note: str) -> str:
+    """Hypothesis' shrunk example, without the test's own name."""
+    lines = note.splitlines()
+    if lines and lines[0].startswith("Falsifying example"):
+        lines = ["Smallest failing input found:"] + [ln for ln in lines[1:]
+                                                    if "student=" not in ln]
+    body = "\n".join(lines).strip()
+    return "```\n" + body[:2500] + "\n```"
+
+
+def _short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,74 @@
+"""Assignment packs: where a pack's tests, reference and template are, and its settings.
+
+A pack is ``tests/<name>/`` (grading tests and ``pack.toml``), ``reference/<name>/`` and
+``student_template/<name>/``. The engine knows nothing else about an assignment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.worker.limits import Limits
+
+
+class PackNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Pack:
+    name: str
+    title: str
+    tests_dir: Path
+    reference_dir: Path
+    template_dir: Path
+    submission_name: str = "solution.py"
+    load_mode: str = "definitions"
+    overall_timeout_s: float = 540.0
+    test_timeout_s: float = 300.0
+    limits: Limits = field(default_factory=Limits)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def packs_root() -> Path:
+    """The folder holding ``tests/``, ``reference/`` and ``student_template/``."""
+    env = os.environ.get("GRADER_PACKS_ROOT")
+    return Path(env).resolve() if env else Path(__file__).resolve().parents[1]
+
+
+def available_packs() -> list[str]:
+    tests = packs_root() / "tests"
+    return sorted(p.parent.name for p in tests.glob("*/pack.toml"))
+
+
+def load_pack(name: str) -> Pack:
+    root = packs_root()
+    config_path = root / "tests" / name / "pack.toml"
+    if not config_path.is_file():
+        known = ", ".join(available_packs()) or "none"
+        raise PackNotFound(f"no assignment pack named {name!r} under {root} (known: {known})")
+    with open(config_path, "rb") as f:
+        raw = tomllib.load(f)
+    meta = raw.get("pack", {})
+    limits = raw.get("limits", {})
+    worker_limits = {k: v for k, v in limits.items() if k in Limits.__dataclass_fields__}
+    unknown = set(limits) - set(worker_limits) - {"overall_timeout_s", "test_timeout_s"}
+    if unknown:
+        raise ValueError(f"{config_path}: unknown [limits] keys {sorted(unknown)}")
+    return Pack(
+        name=name,
+        title=meta.get("title", name),
+        tests_dir=config_path.parent,
+        reference_dir=root / "reference" / name,
+        template_dir=root / "student_template" / name,
+        submission_name=meta.get("submission", "solution.py"),
+        load_mode=meta.get("load", "definitions"),
+        overall_timeout_s=float(limits.get("overall_timeout_s", 540)),
+        test_timeout_s=float(limits.get("test_timeout_s", 300)),
+        limits=Limits(**worker_limits),
+        settings=raw.get("settings", {}),
+    )

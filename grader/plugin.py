@@ -1,0 +1,258 @@
+"""The pytest plugin that turns a pack's tests into a grade.
+
+Tests say what they are worth with ``@pytest.mark.graded(points=2, function="softmax")``
+(optionally ``visibility="after_published"`` for hidden tests, ``name=...``). The ``student``
+fixture hands them the submission as a :class:`~grader.worker.proxy.Student`, running in a
+worker process. This plugin records every graded test's outcome and a student-facing message
+(never the test's source) in a state file that :mod:`grader.runner` turns into results.json;
+run by hand, it prints a score table instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader.failures import failure_message, is_timeout
+from grader.packs import Pack, load_pack
+from grader.worker.client import SubmissionError, Worker
+from grader.worker.proxy import Student
+
+try:
+    from hypothesis import HealthCheck, settings
+
+    settings.register_profile(
+        "grader", derandomize=True, database=None, deadline=None, print_blob=False,
+        suppress_health_check=list(HealthCheck),
+    )
+except ImportError:  # pragma: no cover - hypothesis is a dependency
+    settings = None
+
+STATE_KEY = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("grader", "grading a submission")
+    group.addoption("--submission", help="the student's file, notebook, folder or zip")
+    group.addoption("--assignment", help="the assignment pack (default: from the test path)")
+    group.addoption("--public-only", action="store_true", help="run only visible tests")
+    group.addoption("--fast", action="store_true", help="leave out slow and gpu tests")
+    group.addoption("--load-mode", choices=("definitions", "all"),
+                    help="load only definitions (default) or run all top-level code")
+    group.addoption("--grader-state", help="(internal) where to record outcomes")
+    group.addoption("--no-landlock", action="store_true", help="(debug) no file-system sandbox")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "graded(points, function, visibility, name): a graded test")
+    config.addinivalue_line("markers", "slow: long-running; left out by --fast")
+    config.addinivalue_line("markers", "gpu: needs a CUDA GPU")
+    config.stash[STATE_KEY] = {"records": {}, "workers": {}, "started": time.time()}
+    if settings is not None:
+        settings.load_profile("grader")
+    name = config.getoption("assignment")
+    if name and _only_default_args(config):
+        config.args[:] = [str(load_pack(name).tests_dir)]
+
+
+def _only_default_args(config: pytest.Config) -> bool:
+    """True when pytest was given no test paths (students running plain ``pytest``)."""
+    return all(Path(a).resolve() == Path(config.invocation_params.dir).resolve()
+               for a in config.args)
+
+
+# --- collection -----------------------------------------------------------------------------
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, dropped = [], []
+    for item in items:
+        mark = item.get_closest_marker("graded")
+        hidden = mark is not None and mark.kwargs.get("visibility", "visible") != "visible"
+        if config.getoption("public_only") and hidden:
+            dropped.append(item)
+            continue
+        keep.append(item)
+        if config.getoption("fast") and (item.get_closest_marker("slow")
+                                         or item.get_closest_marker("gpu")):
+            item.add_marker(pytest.mark.skip(reason="not run: left out by --fast"))
+        elif item.get_closest_marker("gpu") and not _cuda_available():
+            item.add_marker(pytest.mark.skip(reason="not run: needs a CUDA GPU and none is here"))
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    tests = []
+    for number, item in enumerate(session.items, 1):
+        meta = _meta(item, number)
+        if meta:
+            tests.append(meta)
+    _emit(session.config, {"event": "collected", "tests": tests})
+
+
+def _meta(item: pytest.Item, number: int) -> dict | None:
+    mark = item.get_closest_marker("graded")
+    if mark is None:
+        return None
+    kwargs = mark.kwargs
+    if "points" not in kwargs or "function" not in kwargs:
+        raise pytest.UsageError(f"{item.nodeid}: graded() needs points= and function=")
+    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+    name = kwargs.get("name") or (doc[0] if doc else item.name)
+    if "[" in item.name and not kwargs.get("name"):
+        name += " " + item.name[item.name.index("["):]
+    return {
+        "nodeid": item.nodeid, "name": name, "points": float(kwargs["points"]),
+        "function": kwargs["function"], "visibility": kwargs.get("visibility", "visible"),
+        "number": str(number),
+    }
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+# --- the student fixture ----------------------------------------------------------------------
+class _SessionWorker:
+    """One worker per (pack, submission) for the whole session, restarted after a crash."""
+
+    def __init__(self, config: pytest.Config, pack: Pack) -> None:
+        self.config = config
+        self.pack = pack
+        self.fatal: str | None = None
+        try:
+            submission, root, self.note = _resolve_submission(config, pack)
+        except Exception as exc:  # noqa: BLE001 - not found, unreadable zip, ...
+            self.fatal = f"Your submission could not be found or opened: {exc}"
+            submission, root, self.note = Path(pack.submission_name), Path("."), ""
+            _emit(config, {"event": "load", "fatal": self.fatal})
+        mode = config.getoption("load_mode") or pack.load_mode
+        self.worker = Worker(submission, root, mode=mode, limits=pack.limits,
+                             landlock=not config.getoption("no_landlock"))
+
+    def ready(self) -> Worker:
+        if self.fatal:
+            raise SubmissionError(self.fatal, kind="load")
+        if self.worker.alive:
+            self.worker.request("reset", seed=0)
+            return self.worker
+        first = self.worker.load_report is None
+        try:
+            report = self.worker.start()
+        except SubmissionError as exc:
+            self.fatal = f"Your file could not be loaded. {exc.message}"
+            if not first:
+                self.fatal = f"The worker could not be restarted. {exc.message}"
+            _emit(self.config, {"event": "load", "fatal": self.fatal})
+            raise SubmissionError(self.fatal, kind="load") from None
+        if first:
+            _emit(self.config, {"event": "load", "report": report, "note": self.note,
+                                "isolation": self.worker.isolation})
+        return self.worker
+
+
+def _resolve_submission(config: pytest.Config, pack: Pack) -> tuple[Path, Path, str]:
+    from grader.submission import locate_submission
+
+    given = config.getoption("submission") or os.environ.get("GRADER_SUBMISSION")
+    if not given:
+        local = Path(config.invocation_params.dir) / pack.submission_name
+        given = str(local) if local.exists() else str(pack.reference_dir / pack.submission_name)
+    located = locate_submission(given, pack.submission_name)
+    if located.cleanup:
+        config.add_cleanup(located.cleanup)
+    return located.path, located.root, located.note
+
+
+def _pack_for(item: pytest.Item) -> Pack:
+    name = item.config.getoption("assignment")
+    if not name:
+        for parent in Path(item.path).resolve().parents:
+            if (parent / "pack.toml").is_file():
+                name = parent.name
+                break
+    if not name:
+        raise pytest.UsageError(f"{item.nodeid}: not inside an assignment pack (no pack.toml)")
+    return load_pack(name)
+
+
+@pytest.fixture
+def student(request: pytest.FixtureRequest) -> Any:
+    """The submission, loaded in a worker process and reset for this test."""
+    state = request.config.stash[STATE_KEY]
+    pack = _pack_for(request.node)
+    holder = state["workers"].get(pack.name)
+    if holder is None:
+        holder = state["workers"][pack.name] = _SessionWorker(request.config, pack)
+        request.config.add_cleanup(holder.worker.stop)
+    worker = holder.ready()
+    yield Student(worker)
+    if worker.alive:
+        try:
+            text, dropped = worker.request("output")
+        except SubmissionError:
+            return
+        if text:
+            state["records"].setdefault(request.node.nodeid, {})["printed"] = (text, dropped)
+
+
+@pytest.fixture
+def pack(request: pytest.FixtureRequest) -> Pack:
+    """The assignment pack the running test belongs to (settings, paths)."""
+    return _pack_for(request.node)
+
+
+# --- outcomes ---------------------------------------------------------------------------------
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    if item.get_closest_marker("graded") is None:
+        return report
+    state = item.config.stash[STATE_KEY]
+    record = state["records"].setdefault(item.nodeid, {})
+    record.setdefault("duration", 0.0)
+    record["duration"] += report.duration
+    if report.skipped and "status" not in record:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        record.update(status="skipped", message=str(reason).removeprefix("Skipped: "))
+    elif report.failed and record.get("status") not in ("failed", "timeout", "error"):
+        exc = call.excinfo.value if call.excinfo else None
+        status = "timeout" if is_timeout(exc) else "failed" if report.when == "call" else "error"
+        record.update(status=status, message=failure_message(exc, report))
+    elif report.passed and report.when == "call":
+        record.setdefault("status", "passed")
+    if report.when == "teardown":
+        _emit(item.config, {"event": "result", "nodeid": item.nodeid, **record})
+    return report
+
+
+def _emit(config: pytest.Config, event: dict) -> None:
+    state = config.stash[STATE_KEY]
+    state.setdefault("events", []).append(event)
+    path = config.getoption("grader_state")
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps(event, default=str) + "\n")
+            f.flush()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if config.getoption("grader_state"):
+        return
+    from grader.report import results_from_events, score_table
+
+    events = config.stash[STATE_KEY].get("events", [])
+    if not any(e.get("event") == "result" for e in events):
+        return
+    results = results_from_events(events)
+    terminalreporter.write_sep("=", "grade")
+    terminalreporter.write_line(score_table(results))

@@ -1,0 +1,145 @@
+"""Results in Gradescope's format: built, validated, and written atomically.
+
+Gradescope shows "The autograder failed to execute correctly" for a missing or malformed
+results.json, so every path of the grader ends here, and :func:`validate` checks the JSON
+against the specification before :func:`write_results` puts it in place.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+STATUSES = ("passed", "failed", "error", "skipped", "not run", "timeout")
+
+
+@dataclass
+class TestResult:
+    """One graded test. ``status`` is ours; Gradescope only knows passed/failed."""
+
+    name: str
+    max_score: float
+    score: float = 0.0
+    status: str = "not run"
+    output: str = ""
+    visibility: str = "visible"
+    number: str = ""
+    tags: list[str] = field(default_factory=list)
+    execution_time: float = 0.0
+    nodeid: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "name": self.name,
+            "score": round(float(self.score), 4),
+            "max_score": round(float(self.max_score), 4),
+            "status": "passed" if self.status == "passed" else "failed",
+            "output": self.output,
+            "output_format": "md",
+            "visibility": self.visibility,
+            "tags": list(self.tags),
+            "extra_data": {"status": self.status, "execution_time": round(self.execution_time, 3),
+                           "nodeid": self.nodeid},
+        }
+        if self.number:
+            entry["number"] = self.number
+        return entry
+
+
+@dataclass
+class Results:
+    tests: list[TestResult]
+    output: str = ""
+    execution_time: float = 0.0
+    extra_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> float:
+        return sum(t.max_score for t in self.tests)
+
+    def to_json(self) -> dict[str, Any]:
+        data = {
+            "score": round(self.score, 4),
+            "execution_time": round(self.execution_time, 3),
+            "output": self.output,
+            "output_format": "md",
+            "test_output_format": "md",
+            "stdout_visibility": "hidden",
+            "visibility": "visible",
+            "tests": [t.to_json() for t in self.tests],
+            "extra_data": self.extra_data,
+        }
+        validate(data)
+        return data
+
+
+class InvalidResults(ValueError):
+    pass
+
+
+def validate(data: Any) -> None:
+    """Raise InvalidResults unless ``data`` is a well-formed Gradescope results object."""
+
+    def need(cond: bool, what: str) -> None:
+        if not cond:
+            raise InvalidResults(what)
+
+    def number(x: Any) -> bool:
+        return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+    need(isinstance(data, dict), "results must be a JSON object")
+    need("score" in data or "tests" in data, "results need a score or tests")
+    if "score" in data:
+        need(number(data["score"]), "score must be a finite number")
+    need(number(data.get("execution_time", 0)), "execution_time must be a number")
+    for key in ("output", "output_format", "test_output_format", "stdout_visibility"):
+        need(isinstance(data.get(key, ""), str), f"{key} must be a string")
+    need(data.get("visibility", "visible") in VISIBILITIES, "bad top-level visibility")
+    tests = data.get("tests", [])
+    need(isinstance(tests, list), "tests must be a list")
+    for i, t in enumerate(tests):
+        need(isinstance(t, dict), f"test {i} must be an object")
+        need(isinstance(t.get("name", ""), str), f"test {i}: name must be a string")
+        for key in ("score", "max_score"):
+            if key in t:
+                need(number(t[key]), f"test {i}: {key} must be a finite number")
+        need(t.get("status", "passed") in ("passed", "failed"), f"test {i}: bad status")
+        need(t.get("visibility", "visible") in VISIBILITIES, f"test {i}: bad visibility")
+        need(isinstance(t.get("output", ""), str), f"test {i}: output must be a string")
+        need(isinstance(t.get("tags", []), list), f"test {i}: tags must be a list")
+    json.dumps(data, allow_nan=False)  # NaN/inf anywhere would break Gradescope's parser
+
+
+def write_results(data: dict[str, Any], path: str | os.PathLike) -> Path:
+    """Validate and write atomically (temp file + rename): never a half-written file."""
+    validate(data)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, allow_nan=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def failure_results(message: str, detail: str = "", execution_time: float = 0.0) -> Results:
+    """The results written when the grader itself could not run: one visible failed test."""
+    output = message + (f"\n\n```\n{detail[-4000:]}\n```" if detail else "")
+    test = TestResult(name="Autograder failed", max_score=0.0, status="error", output=output)
+    return Results(tests=[test], output=message, execution_time=execution_time,
+                   extra_data={"grader_failed": True})

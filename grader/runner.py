@@ -1,0 +1,111 @@
+"""Grade one submission: run the pack's tests in a pytest subprocess, then build results.
+
+The pytest process is trusted (it holds the reference and the tests) but it is still a
+separate process, so that an overall time limit can stop it without losing what was graded:
+outcomes are streamed to a state file as they happen, and whatever was not reached is listed
+with 0 points and the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader import __version__
+from grader.packs import Pack
+from grader.report import results_from_events
+from grader.results import Results, failure_results
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    public_only: bool = False
+    fast: bool = False
+    load_mode: str | None = None
+    overall_timeout_s: float | None = None
+    landlock: bool = True
+
+
+def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = GradeOptions()
+          ) -> Results:
+    """Grade ``submission`` with ``pack``; never raises for anything the submission does."""
+    started = time.monotonic()
+    budget = options.overall_timeout_s or pack.overall_timeout_s
+    with tempfile.TemporaryDirectory(prefix="grader-run-") as tmp:
+        state = Path(tmp) / "state.jsonl"
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text("[pytest]\n")
+        cmd = [
+            sys.executable, "-m", "pytest", str(pack.tests_dir),
+            "--assignment", pack.name, "--submission", str(submission),
+            "--grader-state", str(state), "-c", str(ini), "--rootdir", str(pack.tests_dir),
+            "-p", "no:cacheprovider", "--assert=plain", "-q", "--no-header", "-rN",
+            "--timeout", str(pack.test_timeout_s),
+        ]
+        cmd += ["--public-only"] if options.public_only else []
+        cmd += ["--fast"] if options.fast else []
+        cmd += ["--load-mode", options.load_mode] if options.load_mode else []
+        cmd += [] if options.landlock else ["--no-landlock"]
+        stopped, log = _run(cmd, budget, Path(tmp) / "pytest.log")
+        events = _read_events(state)
+        elapsed = time.monotonic() - started
+        if not any(e.get("event") == "collected" for e in events):
+            return failure_results("The grader could not run the tests.", log, elapsed)
+        why = f"the overall time limit of {budget:g} s was reached" if stopped else \
+            "the test run ended unexpectedly"
+        results = results_from_events(events, stopped_because=why, execution_time=elapsed)
+    if stopped:
+        results.output = (f"**Grading stopped at the overall time limit ({budget:g} s)**; "
+                          "tests not reached score 0.\n\n" + results.output).strip()
+    results.extra_data.update(
+        grader_version=__version__, assignment=pack.name, fast=options.fast,
+        public_only=options.public_only, submission_sha256=_digest(submission),
+    )
+    return results
+
+
+def _run(cmd: list[str], budget: float, log_path: Path) -> tuple[bool, str]:
+    """Run pytest with a wall-clock budget; return (stopped by the budget, output tail)."""
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+        stopped = False
+        try:
+            proc.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            stopped = True
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return stopped, log_path.read_bytes()[-8000:].decode("utf-8", "replace")
+
+
+def _read_events(path: Path) -> list[dict]:
+    events = []
+    if path.exists():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                events.append(json.loads(line))
+    return events
+
+
+def _digest(path: str | os.PathLike) -> str:
+    """A stable hash of the submission (file, or every file of a folder)."""
+    h = hashlib.sha256()
+    p = Path(path)
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        with contextlib.suppress(OSError):
+            h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
+            h.update(f.read_bytes())
+    return h.hexdigest()

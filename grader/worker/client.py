@@ -1,0 +1,274 @@
+"""The trusted side of the worker: start it, talk to it, stop it, start it again.
+
+Every call has a wall-clock deadline. A worker that overruns it, dies, or breaks the protocol
+is killed with its whole process group (SIGKILL: a student's SIGTERM handler cannot keep it
+alive); the call raises, the test that made it fails with that message, and the next test gets
+a fresh worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from grader.worker import wire
+from grader.worker.limits import Limits
+
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from grader.worker.server import main; sys.path.pop(0); main(sys.argv[2:])"
+)
+_GRADER_DIR = Path(__file__).resolve().parents[1]
+
+
+class SubmissionError(Exception):
+    """Student code raised, or the worker could not answer; ``message`` is Markdown."""
+
+    def __init__(self, message: str, *, kind: str = "error", detail: dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kind = kind
+        self.detail = detail or {}
+
+
+class MissingAttribute(SubmissionError, AttributeError):
+    """The submission lacks a name or attribute (so ``hasattr`` on a proxy is False)."""
+
+
+class WorkerTimeout(SubmissionError):
+    pass
+
+
+class WorkerCrashed(SubmissionError):
+    pass
+
+
+class Worker:
+    """One worker process for one submission; restartable."""
+
+    def __init__(self, submission: Path, root: Path, *, mode: str = "definitions",
+                 limits: Limits | None = None, landlock: bool = True) -> None:
+        self.submission = Path(submission).resolve()
+        self.root = Path(root).resolve()
+        self.mode = mode
+        self.limits = limits or Limits()
+        self.landlock = landlock
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+        self.tmpdir: str | None = None
+        self.isolation = "not started"
+        self.load_report: dict | None = None
+        self.dead_reason: str | None = None
+        self.call_timeout = self.limits.call_timeout_s
+        self.starts = 0
+
+    # --- lifecycle ----------------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None and self.dead_reason is None
+
+    def start(self) -> dict:
+        """Start a fresh worker and load the submission; return the load report."""
+        self.stop()
+        self.dead_reason = None
+        self.starts += 1
+        self.tmpdir = tempfile.mkdtemp(prefix="grader-worker-")
+        parent, child = socket.socketpair()
+        config = {
+            "path": str(self.submission), "root": str(self.root), "tmpdir": self.tmpdir,
+            "grader_dir": str(_GRADER_DIR), "landlock": self.landlock,
+            "limits": dataclasses.asdict(self.limits),
+            "output_kb": self.limits.output_kb,
+        }
+        log = open(os.path.join(self.tmpdir, "worker-output.log"), "wb")  # noqa: SIM115
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-c", _BOOT, str(_GRADER_DIR.parent),
+                 str(child.fileno()), json.dumps(config)],
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                cwd=self.tmpdir, env=self._env(), start_new_session=True,
+            )
+        finally:
+            child.close()
+            log.close()
+        self.sock = parent
+        hello = self._receive(self.limits.load_timeout_s, "starting the worker")[0]
+        self.isolation = str(hello.get("isolation", "unknown"))
+        report = self.request("load", mode=self.mode, timeout=self.limits.load_timeout_s,
+                              doing="loading your file")
+        self.load_report = report
+        return report
+
+    def _env(self) -> dict[str, str]:
+        threads = "1"  # one BLAS thread: reproducible sums, and no surprise with RLIMIT_AS
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.tmpdir,
+            "TMPDIR": self.tmpdir, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+            "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": threads, "TQDM_DISABLE": "1",
+        }
+        for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            if key in os.environ:
+                env[key] = os.environ[key]
+        return env
+
+    def stop(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=10)
+            self.proc = None
+        if self.tmpdir is not None:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+
+    def output_tail(self, limit: int = 2000) -> str:
+        """The end of what the worker wrote to its real stdout/stderr (crash traces)."""
+        if not self.tmpdir:
+            return ""
+        try:
+            with open(os.path.join(self.tmpdir, "worker-output.log"), "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - limit))
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds: float) -> Iterator[None]:
+        """Give the calls in this block a different per-call deadline."""
+        previous, self.call_timeout = self.call_timeout, seconds
+        try:
+            yield
+        finally:
+            self.call_timeout = previous
+
+    # --- requests -----------------------------------------------------------------------
+    def request(self, op: str, value: Any = None, *, timeout: float | None = None,
+                doing: str = "", **fields: Any) -> Any:
+        if self.dead_reason is not None:
+            raise WorkerCrashed(f"Not run: {self.dead_reason}", kind="dead")
+        if not self.alive:
+            raise WorkerCrashed("The worker is not running.", kind="dead")
+        tree, arrays = wire.encode(value, _handle_of)
+        try:
+            wire.send(self.sock, {"op": op, "value": tree, **fields}, arrays)
+            header, arrays = self._receive(timeout or self.call_timeout, doing or op)
+        except OSError:
+            self._die(f"the worker was gone before {doing or op}")
+        except BaseException:
+            # Interrupted mid-call (a test timeout, Ctrl-C): the worker's answer is still
+            # pending, so this worker can no longer be trusted to stay in step.
+            if self.dead_reason is None:
+                self.stop()
+                self.dead_reason = f"the worker was stopped while {doing or op}"
+            raise
+        try:
+            result = wire.decode(header.get("value"), arrays, self._wrap_handle)
+        except wire.WireError as exc:
+            self._die(f"the worker sent an invalid message while {doing or op}: {exc}")
+        if not header.get("ok"):
+            error = header.get("error") or {}
+            cls = MissingAttribute if op == "get" and error.get("type") == "AttributeError" \
+                else SubmissionError
+            raise cls(_format_error(error, doing), kind="raised", detail=error)
+        if "callable" in header:
+            return Callable_(header["callable"])
+        return result
+
+    def _wrap_handle(self, handle: wire.Handle) -> Any:
+        from grader.worker.proxy import RemoteObject
+
+        return RemoteObject(self, handle)
+
+    def _receive(self, timeout: float, doing: str) -> tuple[dict, list]:
+        deadline = time.monotonic() + timeout
+        assert self.sock is not None
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._die(f"{doing} did not finish within {timeout:g} s "
+                          "(an infinite loop, or far too much work?)", timeout=True)
+            ready, _, _ = select.select([self.sock], [], [], min(remaining, 1.0))
+            if ready:
+                break
+            if self.proc is not None and self.proc.poll() is not None:
+                break
+        try:
+            self.sock.settimeout(max(deadline - time.monotonic(), 1.0))
+            return wire.recv(self.sock)
+        except (EOFError, OSError):
+            code = self.proc.wait(timeout=5) if self.proc else None
+            self._die(f"the worker process died while {doing} ({_exit_text(code)})")
+        except wire.WireError as exc:
+            self._die(f"the worker broke the protocol while {doing}: {exc}")
+        finally:
+            if self.sock is not None:
+                self.sock.settimeout(None)
+
+    def _die(self, reason: str, timeout: bool = False) -> None:
+        tail = self.output_tail()
+        self.stop()
+        self.dead_reason = reason
+        detail = {"output_tail": tail} if tail else {}
+        message = reason[0].upper() + reason[1:] + "."
+        if "Fatal Python error" in tail:
+            message += "\n\n```\n" + tail[-1200:] + "\n```"
+        cls = WorkerTimeout if timeout else WorkerCrashed
+        raise cls(message, kind="timeout" if timeout else "crash", detail=detail)
+
+
+def _handle_of(obj: Any) -> wire.Handle:
+    """Remote objects go back to the worker as their handles; nothing else may."""
+    handle = getattr(type(obj), "_grader_remote", False) and object.__getattribute__(obj, "_handle")
+    if not isinstance(handle, wire.Handle):
+        raise wire.Unencodable(f"a value of type {type(obj).__name__} cannot be sent")
+    return handle
+
+
+class Callable_:
+    """Marker: the attribute asked for is callable and stays in the worker."""
+
+    def __init__(self, type_name: str) -> None:
+        self.type_name = type_name
+
+
+def _exit_text(code: int | None) -> str:
+    if code is None:
+        return "it did not exit"
+    if code < 0:
+        with contextlib.suppress(ValueError):
+            return f"killed by {signal.Signals(-code).name}"
+        return f"killed by signal {-code}"
+    return f"exit status {code}: os._exit() or a hard crash?"
+
+
+def _format_error(error: dict, doing: str) -> str:
+    kind = str(error.get("type", "Error"))
+    message = str(error.get("message", ""))
+    text = f"`{kind}: {message}`" if len(message) < 200 else f"`{kind}`:\n```\n{message}\n```"
+    lines = [f"Your code raised {text}" + (f" while {doing}." if doing else ".")]
+    frames = error.get("frames") or []
+    if frames:
+        lines.append("")
+        lines.append("Traceback (your code, most recent call last):")
+        for where, func, code in frames:
+            lines.append(f"- {where}, in `{func}`: `{code}`")
+    return "\n".join(lines)

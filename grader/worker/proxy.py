@@ -1,0 +1,112 @@
+"""Proxies that make remote calls read like local ones in grading tests.
+
+``student.NN(hidden_dims=(8, 6))`` constructs the class in the worker and returns a
+:class:`RemoteObject`; ``net.softmax(x)`` calls the method there and returns plain data;
+``net.weights = w`` sets the attribute there. Nothing the worker returns is ever executed
+on the trusted side: results are data, or handles to objects that stay in the worker.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from grader.worker import wire
+from grader.worker.client import Callable_, MissingAttribute, Worker
+
+
+class RemoteCallable:
+    """A function, class or bound method that lives in the worker."""
+
+    def __init__(self, worker: Worker, target: int | None, name: str, owner: str) -> None:
+        self._worker, self._target, self._name, self._owner = worker, target, name, owner
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._worker.request(
+            "call", [list(args), kwargs], target=self._target, name=self._name,
+            doing=f"running `{self._owner}{self._name}`",
+        )
+
+    def __repr__(self) -> str:
+        return f"<remote {self._owner}{self._name}>"
+
+
+class RemoteObject:
+    """An object (say an ``NN`` instance) that lives in the worker."""
+
+    _grader_remote = True
+
+    def __init__(self, worker: Worker, handle: wire.Handle) -> None:
+        object.__setattr__(self, "_worker", worker)
+        object.__setattr__(self, "_handle", handle)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        handle: wire.Handle = self._handle
+        value = self._worker.request("get", target=handle.id, name=name,
+                                     doing=f"reading `{handle.type_name}.{name}`")
+        if isinstance(value, Callable_):
+            return RemoteCallable(self._worker, handle.id, name, f"{handle.type_name}.")
+        return value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        handle: wire.Handle = self._handle
+        self._worker.request("set", value, target=handle.id, name=name,
+                             doing=f"setting `{handle.type_name}.{name}`")
+
+    def has(self, name: str) -> bool:
+        """Whether the remote object has attribute ``name`` (without raising)."""
+        return bool(self._worker.request("has", target=self._handle.id, name=name))
+
+    def spy(self, method: str) -> None:
+        """Record the argument shapes of every later call of ``method``."""
+        self._worker.request("spy", target=self._handle.id, name=method)
+
+    def spied(self, method: str) -> list:
+        return self._worker.request("spied", target=self._handle.id, name=method)
+
+    def __reduce__(self) -> Any:
+        raise TypeError("remote objects cannot be pickled")
+
+    def __repr__(self) -> str:
+        return repr(self._handle)
+
+
+class Student:
+    """The submission's module namespace, as seen from a grading test."""
+
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+
+    @property
+    def worker(self) -> Worker:
+        return self._worker
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        report = self._worker.load_report or {}
+        if name not in report.get("names", ()):
+            raise MissingAttribute(_missing_name_message(name, report), kind="missing")
+        value = self._worker.request("get", target=None, name=name, doing=f"reading `{name}`")
+        if isinstance(value, Callable_):
+            return RemoteCallable(self._worker, None, name, "")
+        return value
+
+    def output(self) -> tuple[str, int]:
+        """What the student printed since the last ask, and how many characters were cut."""
+        return tuple(self._worker.request("output"))
+
+
+def _missing_name_message(name: str, report: dict) -> str:
+    file = report.get("display_name", "Your file")
+    if report.get("syntax_error"):
+        return f"{file} could not be loaded: {report['syntax_error']}"
+    defined = [n for n in report.get("names", []) if not n.startswith("_")]
+    text = f"{file} defines no `{name}`."
+    if defined:
+        text += " It defines: " + ", ".join(f"`{n}`" for n in defined[:20]) + "."
+    errors = report.get("errors") or []
+    if errors:
+        text += "\n\nWhile loading it:\n" + "\n".join(f"- {e}" for e in errors[:5])
+    return text

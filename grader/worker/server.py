@@ -1,0 +1,320 @@
+"""The untrusted side: imports the submission and answers calls over the wire.
+
+Started by :class:`grader.worker.client.Worker` as ``python -I -c ... FD CONFIG``. Before any
+student code runs it lowers its rlimits, captures output, and (where the kernel allows) locks
+itself into a Landlock domain. Then it serves requests until the socket closes:
+
+``load``  read, filter and execute the submission's top-level statements
+``call``  call a module-level name or a method of a handle (``target``)
+``get`` / ``set``  read or write an attribute; callables come back as ``{"callable": ...}``
+``spy``   record the arguments of later calls of a method (train_loop inspection)
+``reset`` reseed the global RNGs and drop handles, so every test starts alike
+``output`` what the student printed since the last ask
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import io
+import json
+import os
+import random
+import signal
+import socket
+import sys
+import traceback
+import types
+from typing import Any
+
+from grader.worker import wire
+from grader.worker.limits import Limits, apply_rlimits, landlock_restrict, system_read_paths
+
+MAX_SPY_RECORDS = 10_000
+
+
+class BoundedWriter(io.TextIOBase):
+    """A text stream that keeps the first ``limit`` characters and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        s = str(s)
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(s[:room])
+            self.kept += min(room, len(s))
+        self.dropped += max(0, len(s) - max(room, 0))
+        return len(s)
+
+    def take(self) -> tuple[str, int]:
+        text, dropped = "".join(self.parts), self.dropped
+        self.parts, self.kept, self.dropped = [], 0, 0
+        return text, dropped
+
+
+class MissingModule(types.ModuleType):
+    """Stands in for a package the grading environment lacks; fails only when used."""
+
+    def __init__(self, name: str, where: str) -> None:
+        super().__init__(name)
+        object.__setattr__(self, "_grader_where", where)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        raise ModuleNotFoundError(
+            f"`{self.__name__}` is not installed where grading runs "
+            f"(imported at {object.__getattribute__(self, '_grader_where')}); "
+            f"your code used `{self.__name__}.{attr}`"
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise ModuleNotFoundError(f"`{self.__name__}` is not installed where grading runs")
+
+
+class Server:
+    def __init__(self, sock: socket.socket, config: dict) -> None:
+        self.sock = sock
+        self.config = config
+        self.handles: dict[int, Any] = {}
+        self.handle_ids: dict[int, int] = {}
+        self.spies: dict[tuple[int, str], list] = {}
+        self.module = types.ModuleType("solution")
+        self.source = None
+        self.output = BoundedWriter(int(config.get("output_kb", 64)) * 1024)
+
+    # --- wire helpers -------------------------------------------------------------------
+    def register(self, obj: Any) -> wire.Handle:
+        key = id(obj)
+        if key not in self.handle_ids:
+            self.handle_ids[key] = len(self.handles) + 1
+            self.handles[self.handle_ids[key]] = obj
+        return wire.Handle(self.handle_ids[key], type(obj).__name__)
+
+    def reply(self, header: dict, value: Any = None) -> None:
+        try:
+            tree, arrays = wire.encode(value, self.register)
+        except (wire.Unencodable, RecursionError) as exc:
+            header = {"ok": False, "error": {"type": "Unencodable", "message": str(exc)}}
+            tree, arrays = None, []
+        header["value"] = tree
+        wire.send(self.sock, header, arrays)
+
+    def target(self, target_id: Any) -> Any:
+        if target_id is None:
+            return self.module
+        try:
+            return self.handles[int(target_id)]
+        except (KeyError, ValueError, TypeError):
+            raise LookupError("that object no longer exists in the worker") from None
+
+    # --- the loop -----------------------------------------------------------------------
+    def serve(self) -> None:
+        while True:
+            try:
+                header, arrays = wire.recv(self.sock)
+            except EOFError:
+                return
+            op = header.get("op")
+            try:
+                args = wire.decode(header.get("value"), arrays, self._handle_from_wire)
+                result, extra = getattr(self, f"op_{op}")(header, args)
+            except BaseException as exc:  # noqa: BLE001 - student code may raise anything
+                self.reply({"ok": False, "error": self.describe_error(exc)})
+                continue
+            self.reply({"ok": True, **extra}, result)
+
+    def _handle_from_wire(self, handle: wire.Handle) -> Any:
+        return self.target(handle.id)
+
+    # --- operations ---------------------------------------------------------------------
+    def op_load(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        from grader.submission import describe_skipped, prepare, read_source
+
+        path = self.config["path"]
+        self.source = read_source(__import__("pathlib").Path(path))
+        prepared = prepare(self.source, header.get("mode", "definitions"))
+        self.module.__file__ = path
+        sys.modules["solution"] = self.module
+        errors = []
+        for stmt in prepared.statements:
+            error = self.run_statement(stmt)
+            if error:
+                errors.append(error)
+        names = sorted(n for n in vars(self.module) if not n.startswith("__"))
+        report = {
+            "display_name": self.source.display_name,
+            "syntax_error": prepared.syntax_error,
+            "skipped_note": describe_skipped(prepared, self.source) if prepared.skipped else "",
+            "errors": errors,
+            "names": names,
+        }
+        return report, {}
+
+    def run_statement(self, stmt: Any) -> str | None:
+        """Execute one kept top-level statement; an error is reported, not fatal."""
+        import ast
+
+        code = compile(ast.Module(body=[stmt], type_ignores=[]), self.source.display_name, "exec")
+        where = self.source.where(stmt.lineno)
+        try:
+            exec(code, vars(self.module))
+        except ImportError as exc:
+            if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+                return f"{where}: {type(exc).__name__}: {exc}"
+            missing = getattr(exc, "name", None) or str(exc)
+            for name, module in _bound_names(stmt):
+                vars(self.module).setdefault(name, MissingModule(module or missing, where))
+            return (f"{where}: `{missing}` could not be imported ({exc}); "
+                    "only code that uses it fails")
+        except BaseException as exc:  # noqa: BLE001 - SystemExit at import included
+            return f"{where}: {type(exc).__name__}: {_safe_str(exc)} (this statement was skipped)"
+        return None
+
+    def op_call(self, header: dict, args: Any) -> tuple[Any, dict]:
+        fn = getattr(self.target(header.get("target")), header["name"])
+        pos, kw = args
+        return fn(*pos, **kw), {}
+
+    def op_get(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        value = getattr(self.target(header.get("target")), header["name"])
+        if callable(value):
+            return None, {"callable": type(value).__name__}
+        return value, {}
+
+    def op_set(self, header: dict, args: Any) -> tuple[Any, dict]:
+        setattr(self.target(header.get("target")), header["name"], args)
+        return None, {}
+
+    def op_has(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        obj = self.target(header.get("target"))
+        return hasattr(obj, header["name"]), {}
+
+    def op_spy(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        obj, name = self.target(header.get("target")), header["name"]
+        original = getattr(obj, name)
+        records: list = []
+        self.spies[(header.get("target"), name)] = records
+
+        def spied(*args: Any, **kwargs: Any) -> Any:
+            if len(records) < MAX_SPY_RECORDS:
+                records.append([_summary(a) for a in args] + [_summary(kwargs)])
+            return original(*args, **kwargs)
+
+        setattr(obj, name, spied)
+        return None, {}
+
+    def op_spied(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        return self.spies.get((header.get("target"), header["name"]), []), {}
+
+    def op_reset(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        self.handles.clear()
+        self.handle_ids.clear()
+        self.spies.clear()
+        seed = int(header.get("seed", 0))
+        random.seed(seed)
+        if "numpy" in sys.modules:
+            sys.modules["numpy"].random.seed(seed)
+        self.output.take()
+        return None, {}
+
+    def op_output(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        return self.output.take(), {}
+
+    def op_ping(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        return "pong", {}
+
+    # --- errors -------------------------------------------------------------------------
+    def describe_error(self, exc: BaseException) -> dict:
+        frames = []
+        name = self.source.display_name if self.source else None
+        lines = self.source.text.splitlines() if self.source else []
+        for frame, lineno in traceback.walk_tb(exc.__traceback__):
+            if name and frame.f_code.co_filename == name:
+                text = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+                frames.append([self.source.where(lineno), frame.f_code.co_name, text[:200]])
+        if isinstance(exc, SystemExit):
+            message = f"the code called sys.exit({_safe_str(exc)})"
+        else:
+            message = _safe_str(exc)
+        return {"type": type(exc).__name__, "message": message[:4000], "frames": frames[-8:]}
+
+
+def _summary(value: Any) -> Any:
+    """A data-only description of a spied argument (shapes, not contents)."""
+    if hasattr(value, "shape") and hasattr(value, "dtype"):
+        summary = {"shape": [int(s) for s in value.shape], "dtype": str(value.dtype)}
+        try:  # per-row sums identify which examples a minibatch holds
+            if 1 <= value.ndim <= 2 and value.shape[0] <= 4096 and value.dtype.kind in "biuf":
+                summary["row_sums"] = [round(float(r), 5) for r in
+                                       value.reshape(value.shape[0], -1).sum(axis=1)]
+        except Exception:  # noqa: BLE001 - an array-like that misbehaves just gets no sums
+            pass
+        return summary
+    if isinstance(value, dict):
+        return {str(k): _summary(v) for k, v in list(value.items())[:64]}
+    if isinstance(value, (int, float, str, bool)) or value is None:
+        return value
+    return type(value).__name__
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)[:4000]
+    except BaseException:  # noqa: BLE001 - a student exception may break even str()
+        return f"<{type(exc).__name__} whose message could not be shown>"
+
+
+def _bound_names(stmt: Any) -> list[tuple[str, str]]:
+    import ast
+
+    if isinstance(stmt, ast.Import):
+        return [((a.asname or a.name.split(".")[0]), a.name if a.asname else a.name.split(".")[0])
+                for a in stmt.names]
+    return [((a.asname or a.name), f"{stmt.module}.{a.name}") for a in stmt.names if a.name != "*"]
+
+
+def _confine(config: dict, limits: Limits) -> str:
+    apply_rlimits(limits)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversize writes fail instead of killing us
+    if not config.get("landlock", True):
+        return "rlimits only (file-system isolation turned off)"
+    read = system_read_paths() + [config["grader_dir"], config["root"]]
+    try:
+        return landlock_restrict(read, [config["tmpdir"], "/dev"]) + " + rlimits"
+    except OSError as exc:
+        return f"rlimits only (Landlock unavailable: {exc})"
+
+
+def _die_with_parent() -> None:
+    """Ask the kernel to SIGKILL us when the grader goes away, whatever we are doing."""
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the socket's EOF still ends the loop
+        pass
+    if os.getppid() == 1:
+        os._exit(1)
+
+
+def main(argv: list[str]) -> None:
+    fd, config = int(argv[0]), json.loads(argv[1])
+    sock = socket.socket(fileno=fd)
+    _die_with_parent()
+    faulthandler.enable()  # a C-level crash leaves its trace in the captured stderr
+    limits = Limits(**config.get("limits", {}))
+    isolation = _confine(config, limits)
+    server = Server(sock, config)
+    sys.stdout = sys.stderr = server.output
+    sys.stdin = io.StringIO()
+    wire.send(sock, {"ok": True, "isolation": isolation, "pid": os.getpid()}, [])
+    server.serve()
+    os._exit(0)

@@ -1,0 +1,206 @@
+"""The data-only wire between the trusted grader and the untrusted worker.
+
+A message is a frame: a 4-byte big-endian header length, a UTF-8 JSON header, then the raw
+bytes of every array the header lists. Nothing is ever pickled, in either direction: a worker
+that sends anything else is refused, so student code can hand back only numbers, strings,
+containers and plain numeric arrays, never objects with behaviour of their own.
+
+Values are encoded as a JSON tree in which every non-JSON value is a tagged object:
+``{"$nd": i}`` (array i of the frame), ``{"$np": i}`` (a numpy scalar, sent as a 0-d array),
+``{"$tuple": [...]}``, ``{"$dict": [[key, value], ...]}`` and ``{"$obj": id, "type": name}``
+(a handle to an object that stays in the worker).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import socket
+import struct
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+MAX_HEADER_BYTES = 16 * 2**20
+MAX_ARRAY_BYTES = 4 * 2**30
+MAX_DEPTH = 64
+_ALLOWED_KINDS = frozenset("biufc")  # bool, signed, unsigned, float, complex
+
+
+class WireError(Exception):
+    """The peer sent something that is not a well-formed data-only message."""
+
+
+class Unencodable(TypeError):
+    """A value cannot cross the wire (and is not allowed to become a handle)."""
+
+
+class Handle:
+    """A reference to an object that lives in the worker."""
+
+    __slots__ = ("id", "type_name")
+
+    def __init__(self, id: int, type_name: str) -> None:
+        self.id = id
+        self.type_name = type_name
+
+    def __repr__(self) -> str:
+        return f"<{self.type_name} object in the worker #{self.id}>"
+
+
+def encode(value: Any, register: Callable[[Any], Handle] | None = None) -> tuple[Any, list]:
+    """Turn ``value`` into a JSON tree plus the list of arrays it refers to.
+
+    ``register`` turns any other object into a handle; without it such objects are refused.
+    """
+    arrays: list[np.ndarray] = []
+
+    def enc(v: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise Unencodable(f"value nested deeper than {MAX_DEPTH} levels")
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, int):
+            return v if abs(v) < 2**63 else float(v)
+        if isinstance(v, float):
+            return v
+        if isinstance(v, Handle):
+            return {"$obj": v.id, "type": v.type_name}
+        if isinstance(v, np.ndarray):
+            return {"$nd": _add_array(arrays, v)}
+        if isinstance(v, np.generic):
+            return {"$np": _add_array(arrays, np.asarray(v))}
+        if type(v) is tuple:
+            return {"$tuple": [enc(x, depth + 1) for x in v]}
+        if type(v) is list:
+            return [enc(x, depth + 1) for x in v]
+        if type(v) is dict:
+            return {"$dict": [[enc(k, depth + 1), enc(x, depth + 1)] for k, x in v.items()]}
+        if register is not None:
+            return enc(register(v), depth)
+        raise Unencodable(f"a value of type {type(v).__name__} cannot be sent")
+
+    return enc(value, 0), arrays
+
+
+def _add_array(arrays: list, a: np.ndarray) -> int:
+    if a.dtype.kind not in _ALLOWED_KINDS or a.dtype.fields is not None:
+        raise Unencodable(f"arrays of dtype {a.dtype} cannot be sent (only numeric arrays)")
+    # not np.ascontiguousarray: it would turn a 0-d array (a numpy scalar) into shape (1,)
+    arrays.append(a if a.flags.c_contiguous else a.copy(order="C"))
+    return len(arrays) - 1
+
+
+def decode(tree: Any, arrays: list[np.ndarray], make_handle: Callable[[Handle], Any] | None = None):
+    """Inverse of :func:`encode`; refuses anything that is not one of the known tags."""
+
+    def dec(v: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise WireError("message nested too deeply")
+        if v is None or isinstance(v, (bool, int, float, str)):
+            return v
+        if isinstance(v, list):
+            return [dec(x, depth + 1) for x in v]
+        if not isinstance(v, dict) or len(v) not in (1, 2):
+            raise WireError(f"unexpected value in message: {str(v)[:80]}")
+        if "$nd" in v:
+            return _array_at(arrays, v["$nd"])
+        if "$np" in v:
+            return _array_at(arrays, v["$np"])[()]
+        if "$tuple" in v:
+            return tuple(dec(x, depth + 1) for x in _as_list(v["$tuple"]))
+        if "$dict" in v:
+            out = {}
+            for pair in _as_list(v["$dict"]):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise WireError("malformed dict entry")
+                key = dec(pair[0], depth + 1)
+                if not isinstance(key, (str, int, float, bool, tuple, type(None))):
+                    raise WireError("dict key must be a plain value")
+                out[key] = dec(pair[1], depth + 1)
+            return out
+        if "$obj" in v:
+            handle = Handle(int(v["$obj"]), str(v.get("type", "object"))[:100])
+            return make_handle(handle) if make_handle else handle
+        raise WireError(f"unknown tag in message: {list(v)[:2]}")
+
+    return dec(tree, 0)
+
+
+def _as_list(v: Any) -> list:
+    if not isinstance(v, list):
+        raise WireError("malformed message")
+    return v
+
+
+def _array_at(arrays: list, index: Any) -> np.ndarray:
+    if not isinstance(index, int) or not 0 <= index < len(arrays):
+        raise WireError("message refers to a missing array")
+    return arrays[index]
+
+
+def send(sock: socket.socket, header: dict, arrays: list[np.ndarray]) -> None:
+    """Write one frame: header (with the array table added) then the array bytes."""
+    header = dict(header)
+    header["arrays"] = [[a.dtype.str, list(a.shape)] for a in arrays]
+    raw = json.dumps(header, allow_nan=True, separators=(",", ":")).encode()
+    if len(raw) > MAX_HEADER_BYTES:
+        raise Unencodable(f"message header of {len(raw)} bytes is too large")
+    sock.sendall(struct.pack(">I", len(raw)) + raw)
+    for a in arrays:
+        if a.nbytes:
+            sock.sendall(memoryview(a.reshape(-1)).cast("B"))
+
+
+def recv(sock: socket.socket) -> tuple[dict, list[np.ndarray]]:
+    """Read one frame; raise EOFError when the peer is gone, WireError when it misbehaves."""
+    (length,) = struct.unpack(">I", _read_exact(sock, 4))
+    if length > MAX_HEADER_BYTES:
+        raise WireError(f"header of {length} bytes exceeds the limit")
+    try:
+        header = json.loads(_read_exact(sock, length))
+    except (ValueError, RecursionError) as exc:
+        raise WireError(f"header is not valid JSON: {exc}") from None
+    if not isinstance(header, dict) or not isinstance(header.get("arrays", []), list):
+        raise WireError("header must be a JSON object")
+    arrays = []
+    total = 0
+    for spec in header.pop("arrays", []):
+        dtype, shape = _array_spec(spec)
+        nbytes = dtype.itemsize * math.prod(shape)
+        total += nbytes
+        if total > MAX_ARRAY_BYTES:
+            raise WireError("arrays in message exceed the size limit")
+        buf = bytearray(nbytes)
+        _read_into(sock, memoryview(buf))
+        arrays.append(np.frombuffer(buf, dtype=dtype).reshape(shape))
+    return header, arrays
+
+
+def _array_spec(spec: Any) -> tuple[np.dtype, tuple[int, ...]]:
+    try:
+        dtype_str, shape = spec
+        dtype = np.dtype(str(dtype_str))
+        shape = tuple(int(s) for s in shape)
+    except (TypeError, ValueError) as exc:
+        raise WireError(f"bad array description {str(spec)[:80]}: {exc}") from None
+    if dtype.kind not in _ALLOWED_KINDS or dtype.fields is not None or dtype.hasobject:
+        raise WireError(f"refused array dtype {dtype}")
+    if any(s < 0 for s in shape) or len(shape) > 32:
+        raise WireError(f"bad array shape {shape}")
+    return dtype, shape
+
+
+def _read_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray(n)
+    _read_into(sock, memoryview(buf))
+    return bytes(buf)
+
+
+def _read_into(sock: socket.socket, view: memoryview) -> None:
+    while len(view):
+        got = sock.recv_into(view)
+        if got == 0:
+            raise EOFError("the other side closed the connection")
+        view = view[got:]
