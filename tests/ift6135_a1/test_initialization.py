@@ -1,0 +1,125 @@
+"""initialize_weights: keys, shapes, zero biases, each init's distribution, seeding; and the
+size of the default architecture."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.checks import as_array, assert_allclose
+from grader.checks.stats import check_normal, check_uniform
+from grader.feedback import fail
+
+from .common import check_keys, splits, student_net, weights_of
+
+SHAPES = [(13, (5,), 3), (13, (7, 4), 6), (9, (6, 5, 3), 4)]
+
+
+def _initialized(student, rng, d_in, hidden, k, **kwargs):
+    net = student_net(student, hidden_dims=hidden, data=splits(rng, d=d_in, k=k), **kwargs)
+    net.initialize_weights([d_in, k])
+    return weights_of(net)
+
+
+def _expected_shapes(d_in, hidden, k):
+    dims = [d_in, *hidden, k]
+    shapes = {}
+    for layer in range(1, len(dims)):
+        shapes[f"W{layer}"] = (dims[layer - 1], dims[layer])
+        shapes[f"b{layer}"] = (1, dims[layer])
+    return shapes
+
+
+@pytest.mark.graded(points=2, function="initialize_weights")
+@pytest.mark.parametrize("init_method", ["glorot", "normal", "zero"])
+def test_keys_and_shapes(student, rng, init_method):
+    """weights has W1, b1, ..., Wm, bm with W of shape (fan_in, fan_out), b of shape (1, fan_out)"""
+    for d_in, hidden, k in SHAPES:
+        weights = _initialized(student, rng, d_in, hidden, k, init_method=init_method)
+        expected = _expected_shapes(d_in, hidden, k)
+        context = (f"`NN(hidden_dims={hidden}, init_method={init_method!r})` with "
+                   f"`initialize_weights([{d_in}, {k}])`")
+        check_keys(weights, list(expected), what=f"`self.weights` for {context}")
+        for key, shape in expected.items():
+            got = as_array(weights[key], name=key).shape
+            if got != shape:
+                hint = " (transposed?)" if got == shape[::-1] else ""
+                fail(f"`self.weights['{key}']` has shape {got}, expected {shape}{hint} for "
+                     f"{context}. W_l maps fan_in = {shape[0] if key[0] == 'W' else '…'} "
+                     "inputs to fan_out outputs: `Z @ W + b`.")
+
+
+@pytest.mark.graded(points=1, function="initialize_weights")
+@pytest.mark.parametrize("init_method", ["glorot", "normal"])
+def test_biases_are_zero(student, rng, init_method):
+    """biases start at zero"""
+    weights = _initialized(student, rng, 13, (7, 4), 6, init_method=init_method)
+    for layer in (1, 2, 3):
+        b = as_array(weights[f"b{layer}"], name=f"b{layer}")
+        assert_allclose(b, np.zeros((1, b.shape[-1])), name=f"b{layer}", rtol=0, atol=0,
+                        context=f"with `init_method={init_method!r}`")
+
+
+@pytest.mark.graded(points=1, function="initialize_weights")
+def test_zero_init(student, rng):
+    """init_method='zero' sets every weight to 0"""
+    weights = _initialized(student, rng, 13, (7, 4), 6, init_method="zero")
+    for key, value in weights.items():
+        value = as_array(value, name=key)
+        assert_allclose(value, np.zeros_like(value), name=key, rtol=0, atol=0,
+                        context="with `init_method='zero'`")
+
+
+@pytest.mark.graded(points=2, function="initialize_weights", visibility="after_published")
+def test_normal_init_distribution(student, rng):
+    """init_method='normal' draws weights from N(0, 1)"""
+    weights = _initialized(student, rng, 300, (200,), 10, init_method="normal", seed=1)
+    for key in ("W1", "W2"):
+        check_normal(as_array(weights[key], name=key).ravel(), 0.0, 1.0,
+                     name=f"{key} with init_method='normal'", alpha=1e-6)
+
+
+@pytest.mark.graded(points=2, function="initialize_weights", visibility="after_published")
+def test_glorot_init_distribution(student, rng):
+    """init_method='glorot' draws W_l from U(-d, d), d = sqrt(6 / (fan_in + fan_out))"""
+    weights = _initialized(student, rng, 300, (200,), 10, init_method="glorot", seed=1)
+    for key, (fan_in, fan_out) in (("W1", (300, 200)), ("W2", (200, 10))):
+        d = np.sqrt(6.0 / (fan_in + fan_out))
+        check_uniform(as_array(weights[key], name=key).ravel(), -d, d,
+                      name=f"{key} ({fan_in}x{fan_out}) with init_method='glorot'", alpha=1e-6,
+                      formula="d = sqrt(6 / (fan_in + fan_out))")
+
+
+@pytest.mark.graded(points=1, function="initialize_weights")
+def test_seed_reproducible(student, rng):
+    """the same seed gives the same weights; another seed gives others"""
+    data = splits(rng, d=13, k=6)
+
+    def init(seed):
+        net = student_net(student, hidden_dims=(7, 4), data=data, seed=seed)
+        net.initialize_weights([13, 6])
+        return weights_of(net)
+
+    first, again, other = init(3), init(3), init(4)
+    for key in ("W1", "W2", "W3"):
+        assert_allclose(again[key], first[key], name=key, rtol=0, atol=0,
+                        context="initialised twice with `seed=3`: must be identical")
+    if all(np.array_equal(first[k], other[k]) for k in ("W1", "W2", "W3")):
+        fail("`seed=3` and `seed=4` gave identical weights: the seed must matter.")
+
+
+@pytest.mark.graded(points=2, function="__init__")
+def test_default_architecture_size(student, rng, pack):
+    """the default architecture (784 inputs, 10 classes) has 0.5M to 1.0M parameters"""
+    low, high = pack.settings["parameter_range"]
+    net = student_net(student, data=splits(rng, d=784, k=10, n=4))
+    hidden = net.hidden_dims
+    try:
+        dims = [784, *[int(h) for h in hidden], 10]
+    except (TypeError, ValueError):
+        fail(f"`self.hidden_dims` should be a sequence of layer sizes, got {hidden!r}.")
+    count = sum(a * b + b for a, b in zip(dims[:-1], dims[1:], strict=True))
+    layers = " + ".join(f"({a}x{b} + {b})" for a, b in zip(dims[:-1], dims[1:], strict=True))
+    if not low <= count <= high:
+        fail(f"The default `hidden_dims={tuple(hidden)}` gives {count:,} parameters "
+             f"({layers}); the handout asks for {low:,} to {high:,}, biases included.")

@@ -1,0 +1,43 @@
+"""The real-data threshold: the handout's 97 % validation accuracy on MNIST.
+
+The student's own ``train_loop`` trains on the first 50,000 training images with the settings
+in pack.toml; the validation accuracy is then recomputed here, on the trusted side, from the
+weights it returns (the student's own logs are only shown for comparison). The MNIST test set
+never reaches the worker: the validation split stands in for ``test``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.checks import as_array
+from grader.data import load_mnist_arrays, one_hot, train_valid_split
+from grader.feedback import fail
+
+from .common import reference_net, weights_of
+
+
+@pytest.mark.slow
+@pytest.mark.graded(points=5, function="train_loop")
+def test_mnist_validation_accuracy(student, pack):
+    """train_loop reaches the handout's validation accuracy on real MNIST"""
+    cfg = pack.settings["mnist"]
+    data = load_mnist_arrays()
+    X, y = data["train"]
+    train, valid = train_valid_split(X, one_hot(y), n_train=cfg["n_train"])
+    hidden = tuple(cfg["hidden_dims"])
+    settings = {k: cfg[k] for k in ("lr", "batch_size", "activation", "init_method", "seed")}
+    net = student.NN(hidden_dims=hidden, data=(train, valid, valid), **settings)
+    with student.worker.time_limit(cfg["timeout_s"]):
+        net.train_loop(cfg["epochs"])
+    ref = reference_net(hidden, cfg["activation"], data=(train, valid, valid))
+    ref.weights = {k: as_array(v, name=k).astype(np.float32) for k, v in weights_of(net).items()}
+    _, accuracy, _ = ref.compute_loss_and_accuracy(*valid)
+    logged = net.train_logs.get("validation_accuracy") or [float("nan")]
+    setup = (f"`NN(hidden_dims={hidden}, " + ", ".join(f"{k}={v!r}" for k, v in settings.items())
+             + f")`, `train_loop({cfg['epochs']})` on {cfg['n_train']:,} MNIST images")
+    if accuracy < cfg["threshold"]:
+        fail(f"Validation accuracy {accuracy:.2%} (recomputed from your weights) is below the "
+             f"required {cfg['threshold']:.1%}, with {setup}. Your own log said "
+             f"{float(logged[-1]):.2%}.")
