@@ -12,6 +12,8 @@ from grader.feedback import GradingFailure
 from grader.worker.client import SubmissionError
 
 MAX_MESSAGE = 6000
+_EXAMPLE_NOTES = ("Falsifying example", "Failing test case")
+_FIXTURE_ARGS = ("student=", "rng=", "pack=")
 
 
 def is_timeout(exc: BaseException | None) -> bool:
@@ -44,8 +46,7 @@ def failure_message(exc: BaseException | None, report: Any = None) -> str:
         text = (f"Grading this test raised `{type(exc_first).__name__}: "
                 f"{_short(str(exc_first))}`; this usually means a value of an unexpected type "
                 "or shape came back from your code.")
-    notes = [n for n in _notes(exc) + _notes(exc_first) if "Falsifying example" in n
-             or "Input" in n]
+    notes = [n for n in _notes(exc) + _notes(exc_first) if n.startswith(_EXAMPLE_NOTES)]
     if notes:
         text += "\n\n" + _example_block(notes[0])
     return text[:MAX_MESSAGE]
@@ -58,9 +59,10 @@ def _notes(exc: BaseException | None) -> list[str]:
 def _example_block(note: str) -> str:
     """Hypothesis' shrunk example, without the test's own name."""
     lines = note.splitlines()
-    if lines and lines[0].startswith("Falsifying example"):
-        lines = ["Smallest failing input found:"] + [ln for ln in lines[1:]
-                                                    if "student=" not in ln]
+    if lines and lines[0].startswith(_EXAMPLE_NOTES):
+        lines = ["Smallest failing input found:"] + [
+            ln.replace("  # or any other generated value", "") for ln in lines[1:]
+            if not ln.strip().startswith(_FIXTURE_ARGS) and ln.strip() != ")"]
     body = "\n".join(lines).strip()
     return "```\n" + body[:2500] + "\n```"
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from typing import Any
 import pytest
 
 from grader.failures import failure_message, is_timeout
-from grader.packs import Pack, load_pack
+from grader.packs import Pack, load_pack, packs_root
 from grader.worker.client import SubmissionError, Worker
 from grader.worker.proxy import Student
 
@@ -170,7 +172,15 @@ def _resolve_submission(config: pytest.Config, pack: Pack) -> tuple[Path, Path, 
     located = locate_submission(given, pack.submission_name)
     if located.cleanup:
         config.add_cleanup(located.cleanup)
-    return located.path, located.root, located.note
+    path, root = located.path, located.root
+    if packs_root().resolve().is_relative_to(root.resolve()):
+        # The worker may read the submission's folder: never let that be one that holds the
+        # reference and the tests. Grade a private copy of the file instead.
+        staging = Path(tempfile.mkdtemp(prefix="grader-submission-"))
+        config.add_cleanup(lambda: shutil.rmtree(staging, ignore_errors=True))
+        path = Path(shutil.copy2(path, staging / path.name))
+        root = staging
+    return path, root, located.note
 
 
 def _pack_for(item: pytest.Item) -> Pack:
@@ -228,6 +238,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         exc = call.excinfo.value if call.excinfo else None
         status = "timeout" if is_timeout(exc) else "failed" if report.when == "call" else "error"
         record.update(status=status, message=failure_message(exc, report))
+        report.longrepr = f"[{record['status']}] {record['message']}"  # feedback, not source
     elif report.passed and report.when == "call":
         record.setdefault("status", "passed")
     if report.when == "teardown":

@@ -49,7 +49,9 @@ def _test_result(meta: dict, outcome: dict | None, stopped_because: str) -> Test
     else:
         message = outcome.get("message") or "Failed."
         if result.status == "skipped":
-            message = message if message.lower().startswith("not run") else f"Not run: {message}"
+            if message.lower().startswith("not run"):
+                message = message[len("not run"):].lstrip(": ")
+            message = f"Not run: {message}"
         result.output = message
     printed = outcome.get("printed")
     if printed and result.status != "passed":

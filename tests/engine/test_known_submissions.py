@@ -1,0 +1,83 @@
+"""Every known-wrong submission loses points on the function it breaks; every correct
+variant gets full marks. These files are the engine's proof that its tests can fail and
+that legitimate variety is not punished.
+
+Each file says what to expect in its first lines: ``# expect-fail: backward[, loss]`` or
+``# expect: full-marks``. Slow and GPU tests are left out (``--fast``); they appear in the
+results as not run, and are excluded from "full marks" here.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader.packs import load_pack
+from grader.results import Results, validate
+from grader.runner import GradeOptions, grade
+
+HERE = Path(__file__).parent / "submissions"
+WRONG = sorted((HERE / "wrong").glob("*.py"))
+CORRECT = sorted(p for p in (HERE / "correct").iterdir() if not p.name.startswith("."))
+PACK = load_pack("ift6135_a1")
+
+
+def _header(path: Path) -> str:
+    target = path / "solution.py" if path.is_dir() else path
+    if target.suffix == ".ipynb":
+        return "# expect: full-marks"
+    return "\n".join(target.read_text(encoding="utf-8").splitlines()[:3])
+
+
+def _graded(path: Path) -> Results:
+    results = grade(path, PACK, GradeOptions(fast=True))
+    validate(results.to_json())
+    return results
+
+
+def _ran(results: Results) -> list:
+    return [t for t in results.tests if t.status != "skipped"]
+
+
+def test_there_are_enough_known_submissions():
+    assert len(WRONG) >= 25
+    assert len(CORRECT) >= 8
+
+
+@pytest.mark.parametrize("path", WRONG, ids=[p.stem for p in WRONG])
+def test_wrong_submission_is_caught_on_its_function(path):
+    match = re.search(r"^# expect-fail:\s*(.+)$", _header(path), re.M)
+    assert match, f"{path.name} must start with '# expect-fail: <function>'"
+    expected = {tag.strip() for tag in match.group(1).split(",")}
+    results = _graded(path)
+    lost = {t.tags[0] for t in _ran(results) if t.score < t.max_score}
+    missed = expected - lost
+    assert not missed, (
+        f"{path.name}: no test of {sorted(missed)} lost points; lost on {sorted(lost)}\n"
+        + results.output)
+    assert results.score < results.max_score
+    for test in _ran(results):
+        if test.score < test.max_score:
+            assert test.output and test.output != "Failed.", f"{test.name}: no feedback"
+
+
+@pytest.mark.parametrize("path", CORRECT, ids=[p.stem for p in CORRECT])
+def test_correct_variant_gets_full_marks(path):
+    assert "expect: full-marks" in _header(path)
+    results = _graded(path)
+    lost = [f"{t.name} [{t.tags[0]}]: {t.output}" for t in _ran(results)
+            if t.score < t.max_score]
+    assert not lost, f"{path.name} lost points:\n" + "\n\n".join(lost)
+    assert len(_ran(results)) == len(results.tests) - 1  # only the slow test left out
+
+
+def test_zip_of_a_folder_submission_gets_full_marks(tmp_path):
+    archive = shutil.make_archive(str(tmp_path / "submission"), "zip",
+                                  HERE / "correct" / "folder_submission")
+    results = _graded(Path(archive))
+    lost = [t.name for t in _ran(results) if t.score < t.max_score]
+    assert not lost, lost
+    assert "zip" in results.extra_data["submission"]

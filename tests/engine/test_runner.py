@@ -1,0 +1,170 @@
+"""End to end on a tiny pack: grade, results.json, the CLI, and every way a submission can
+go wrong still giving a complete, valid results file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.packs import load_pack
+from grader.results import validate
+from grader.runner import GradeOptions, grade
+
+PACKROOT = Path(__file__).parent / "packroot"
+REFERENCE = (PACKROOT / "reference" / "mini" / "solution.py").read_text()
+
+
+@pytest.fixture(autouse=True)
+def mini_pack(monkeypatch):
+    monkeypatch.setenv("GRADER_PACKS_ROOT", str(PACKROOT))
+
+
+def _grade(tmp_path: Path, code: str, **options):
+    path = tmp_path / "solution.py"
+    path.write_text(code)
+    results = grade(path, load_pack("mini"), GradeOptions(**options))
+    data = results.to_json()
+    validate(data)
+    return results, {t["name"]: t for t in data["tests"]}
+
+
+def test_reference_gets_full_marks_and_the_format_is_right(tmp_path):
+    results, tests = _grade(tmp_path, REFERENCE, fast=True)
+    assert len(tests) == 4
+    ran = {n: t for n, t in tests.items() if t["extra_data"]["status"] != "skipped"}
+    assert all(t["score"] == t["max_score"] == 1 for t in ran.values())
+    slow = tests["a slow test"]
+    assert slow["score"] == 0 and slow["output"].startswith("Not run")
+    hidden = tests["double keeps the shape (hidden)"]
+    assert hidden["visibility"] == "after_published"
+    assert tests["double(x) is 2x"]["tags"] == ["double"]
+    assert all(t["output_format"] == "md" and t["number"] for t in tests.values())
+    assert "landlock" in results.extra_data["isolation"] or "rlimits" in \
+        results.extra_data["isolation"]
+    assert len(results.extra_data["submission_sha256"]) == 64
+
+
+def test_public_only_leaves_hidden_tests_out(tmp_path):
+    _, tests = _grade(tmp_path, REFERENCE, public_only=True, fast=True)
+    assert "double keeps the shape (hidden)" not in tests and len(tests) == 3
+
+
+def test_grades_are_deterministic(tmp_path):
+    wrong = REFERENCE.replace("return 2 * np.asarray(x)", "return 2 * np.asarray(x) + 1e-3")
+    first = _grade(tmp_path, wrong, fast=True)[1]
+    second = _grade(tmp_path, wrong, fast=True)[1]
+    assert {n: (t["score"], t["output"]) for n, t in first.items()} == \
+        {n: (t["score"], t["output"]) for n, t in second.items()}
+
+
+def _scores(tests: dict) -> dict:
+    return {n: t["score"] for n, t in tests.items() if t["extra_data"]["status"] != "skipped"}
+
+
+@pytest.mark.parametrize("name, code, expect_double, expect_counter, words", [
+    ("syntax error", "def double(x):\n    return 2 *\n", 0, 0, "line 2"),
+    ("no Counter", REFERENCE.split("class Counter")[0], 1, 0, "defines no `Counter`"),
+    ("loop at import", REFERENCE + "\nclass Spin:\n    while True:\n        pass\n", 0, 0,
+     "did not finish"),
+    ("os._exit at import", REFERENCE + "\nclass Die:\n    import os\n    os._exit(3)\n", 0, 0,
+     "could not be loaded"),
+    ("sys.exit at import", REFERENCE + "\nclass Quit:\n    import sys\n    sys.exit(1)\n", 1, 1,
+     ""),
+    ("loop in a method", REFERENCE.replace("        self.count += by",
+                                           "        while True:\n            pass"), 1, 0,
+     "did not finish within 3 s"),
+    ("50 GB allocation", REFERENCE.replace("return 2 * np.asarray(x)",
+                                           "return np.ones(50 * 10**9 // 8)"), 0, 1,
+     "MemoryError"),
+    ("100 MB printed", REFERENCE.replace("        self.count += by",
+                                         "        print('y' * 100_000_000)\n"
+                                         "        self.count += by"), 1, 1, ""),
+    ("top-level training", REFERENCE + "\nc = Counter()\nfor _ in range(10**12):\n"
+                                        "    c.step()\n", 1, 1, ""),
+])
+def test_bad_submissions_still_get_complete_valid_results(tmp_path, name, code, expect_double,
+                                                          expect_counter, words):
+    started = time.monotonic()
+    results, tests = _grade(tmp_path, code, fast=True)
+    assert time.monotonic() - started < 60, name
+    scores = _scores(tests)
+    assert len(tests) == 4
+    assert scores["double(x) is 2x"] == expect_double, tests["double(x) is 2x"]["output"]
+    assert scores["Counter counts"] == expect_counter, tests["Counter counts"]["output"]
+    failed_text = "\n".join(t["output"] for t in tests.values()) + results.output
+    assert words in failed_text
+
+
+def test_overall_time_limit_keeps_what_was_graded(tmp_path):
+    slow = REFERENCE.replace("        self.count += by",
+                             "        import time\n        time.sleep(2.5)\n"
+                             "        self.count += by")
+    results, tests = _grade(tmp_path, slow, overall_timeout_s=6)
+    assert len(tests) == 4
+    assert "overall time limit" in results.output
+    assert any(t["output"].startswith("Not run: grading stopped") for t in tests.values())
+    assert tests["double(x) is 2x"]["score"] == 1  # graded before the limit: kept
+
+
+def test_submission_not_found_still_lists_every_test(tmp_path):
+    (tmp_path / "notes.txt").write_text("no code here")
+    results = grade(tmp_path, load_pack("mini"), GradeOptions(fast=True))
+    validate(results.to_json())
+    assert len(results.tests) == 4 and results.score == 0
+    assert "could not be found" in results.tests[0].output
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "grader.cli", *args], capture_output=True,
+                          text=True, timeout=120, cwd=cwd)
+
+
+def test_gradescope_command_writes_results(tmp_path):
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    (submission / "solution.py").write_text(REFERENCE)
+    out = tmp_path / "results" / "results.json"
+    proc = _cli("gradescope", "--submission-dir", str(submission), "--results", str(out),
+                "--assignment", "mini")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    validate(data)
+    assert data["score"] == 4
+
+
+def test_gradescope_command_writes_results_even_when_the_grader_fails(tmp_path):
+    out = tmp_path / "results.json"
+    proc = _cli("gradescope", "--submission-dir", str(tmp_path), "--results", str(out),
+                "--assignment", "no_such_pack")
+    assert proc.returncode == 0
+    data = json.loads(out.read_text())
+    validate(data)
+    assert data["tests"][0]["name"] == "Autograder failed"
+    assert "no_such_pack" in data["tests"][0]["output"]
+
+
+def test_grade_command_prints_a_table_and_exits_zero_when_the_student_fails(tmp_path):
+    path = tmp_path / "solution.py"
+    path.write_text("def double(x):\n    return x\n")
+    out = tmp_path / "out.json"
+    proc = _cli("grade", str(path), "--assignment", "mini", "--fast", "--results", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "Total: 0 / 4" in proc.stdout and "What went wrong" in proc.stdout
+    validate(json.loads(out.read_text()))
+
+
+def test_check_command_runs_public_tests_only(tmp_path):
+    (tmp_path / "solution.py").write_text(REFERENCE)
+    proc = _cli("check", "--assignment", "mini", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "hidden" not in proc.stdout and "Total: 2 / 3" in proc.stdout
+
+
+def test_unknown_assignment_is_a_usage_error(tmp_path):
+    proc = _cli("grade", str(tmp_path), "--assignment", "nope")
+    assert proc.returncode == 2 and "no assignment pack named 'nope'" in proc.stderr
