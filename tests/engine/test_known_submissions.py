@@ -9,6 +9,7 @@ results as not run, and are excluded from "full marks" here.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 from pathlib import Path
@@ -81,3 +82,64 @@ def test_zip_of_a_folder_submission_gets_full_marks(tmp_path):
     lost = [t.name for t in _ran(results) if t.score < t.max_score]
     assert not lost, lost
     assert "zip" in results.extra_data["submission"]
+
+
+def test_reference_gets_full_marks():
+    results = _graded(PACK.reference_dir / "solution.py")
+    lost = [f"{t.name}: {t.output}" for t in _ran(results) if t.score < t.max_score]
+    assert not lost, lost
+
+
+def test_template_gets_zero_with_a_hint_everywhere():
+    results = _graded(PACK.template_dir / "solution.py")
+    assert results.score == 0
+    for test in _ran(results):
+        assert "NotImplementedError" in test.output, (test.name, test.output)
+
+
+REFERENCE_TEXT = (PACK.reference_dir / "solution.py").read_text()
+ALL = {"__init__", "initialize_weights", "relu", "sigmoid", "tanh", "activation", "softmax",
+       "forward", "backward", "update", "loss", "train_loop", "evaluate"}
+HOSTILE = {
+    # name: (source, functions that must lose points, functions that must keep full marks,
+    #        text the feedback must hold)
+    "loops forever in evaluate": (
+        REFERENCE_TEXT.replace('        X_test, y_test = self.test\n',
+                               '        while True:\n            pass\n'),
+        {"evaluate"}, ALL - {"evaluate"}, "did not finish within"),
+    "sys.exit at import": (
+        REFERENCE_TEXT + "\nclass Quit:\n    import sys\n    sys.exit(0)\n", set(), ALL, ""),
+    "os._exit at import": (
+        REFERENCE_TEXT + "\nclass Die:\n    import os\n    os._exit(0)\n", ALL, set(),
+        "could not be loaded"),
+    "50 GB in relu": (
+        REFERENCE_TEXT.replace("        x = np.asarray(x)\n        if grad:\n            return (x",
+                               "        x = np.asarray(x) + np.zeros(50 * 10**9 // 8)[:1]\n"
+                               "        if grad:\n            return (x"),
+        {"relu"}, {"sigmoid", "tanh", "softmax", "loss", "update", "initialize_weights"},
+        "MemoryError"),
+    "100 MB printed": (
+        REFERENCE_TEXT.replace('        z = x - np.max(x, axis=-1, keepdims=True)\n',
+                               '        print("x" * 100_000_000)\n'
+                               '        z = x - np.max(x, axis=-1, keepdims=True)\n'),
+        set(), ALL, ""),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_reference_variants_still_get_valid_results(tmp_path, name):
+    source, must_lose, must_keep, words = HOSTILE[name]
+    assert source != REFERENCE_TEXT
+    path = tmp_path / "solution.py"
+    path.write_text(source)
+    results = _graded(path)
+    assert len(results.tests) == len(_graded_names())
+    lost = {t.tags[0] for t in _ran(results) if t.score < t.max_score}
+    assert must_lose <= lost, lost
+    assert not (must_keep & lost), [t.output for t in _ran(results) if t.tags[0] in must_keep]
+    assert words in "\n".join(t.output for t in results.tests) + results.output
+
+
+@functools.cache
+def _graded_names() -> list[str]:
+    return [t.name for t in _graded(PACK.reference_dir / "solution.py").tests]

@@ -10,7 +10,6 @@ import struct
 import numpy as np
 import pytest
 from hypothesis import given
-from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from grader.worker import wire

@@ -113,6 +113,7 @@ def test_default_architecture_size(student, rng, pack):
     """the default architecture (784 inputs, 10 classes) has 0.5M to 1.0M parameters"""
     low, high = pack.settings["parameter_range"]
     net = student_net(student, data=splits(rng, d=784, k=10, n=4))
+    net.initialize_weights([784, 10])  # the architecture must be buildable, not just declared
     hidden = net.hidden_dims
     try:
         dims = [784, *[int(h) for h in hidden], 10]

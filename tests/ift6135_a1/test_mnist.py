@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from grader.checks import as_array
-from grader.data import load_mnist_arrays, one_hot, train_valid_split
+from grader.data import DatasetError, load_mnist_arrays, one_hot, train_valid_split
 from grader.feedback import fail
 
 from .common import reference_net, weights_of
@@ -23,7 +23,10 @@ from .common import reference_net, weights_of
 def test_mnist_validation_accuracy(student, pack):
     """train_loop reaches the handout's validation accuracy on real MNIST"""
     cfg = pack.settings["mnist"]
-    data = load_mnist_arrays()
+    try:
+        data = load_mnist_arrays()
+    except DatasetError as exc:
+        pytest.skip(f"not run: MNIST is not available where grading runs ({exc})")
     X, y = data["train"]
     train, valid = train_valid_split(X, one_hot(y), n_train=cfg["n_train"])
     hidden = tuple(cfg["hidden_dims"])
