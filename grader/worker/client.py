@@ -74,6 +74,10 @@ class Worker:
         self.dead_reason: str | None = None
         self.call_timeout = self.limits.call_timeout_s
         self.starts = 0
+        # What already ran out of time, with the limit it had: a student's infinite loop
+        # must cost one timeout, not one per test, or it would eat the overall budget
+        # before the tests of the functions that work.
+        self.timed_out: dict[str, float] = {}
 
     # --- lifecycle ----------------------------------------------------------------------
     @property
@@ -167,10 +171,19 @@ class Worker:
             raise WorkerCrashed(f"Not run: {self.dead_reason}", kind="dead")
         if not self.alive:
             raise WorkerCrashed("The worker is not running.", kind="dead")
+        limit = timeout or self.call_timeout
+        if doing and self.timed_out.get(doing, -1.0) >= limit:
+            raise WorkerTimeout(
+                f"Not run again: {doing} did not finish within {self.timed_out[doing]:g} s "
+                "in an earlier test (an infinite loop, or far too much work?).", kind="timeout")
         tree, arrays = wire.encode(value, _handle_of)
         try:
             wire.send(self.sock, {"op": op, "value": tree, **fields}, arrays)
-            header, arrays = self._receive(timeout or self.call_timeout, doing or op)
+            header, arrays = self._receive(limit, doing or op)
+        except WorkerTimeout:
+            if doing:
+                self.timed_out[doing] = limit
+            raise
         except OSError:
             self._die(f"the worker was gone before {doing or op}")
         except BaseException:

@@ -270,3 +270,20 @@ def test_without_landlock_the_level_says_so(make):
     worker, s = make("def f():\n    return 1\n", landlock=False)
     assert s.f() == 1
     assert "rlimits only" in worker.isolation
+
+
+def test_a_method_that_timed_out_fails_fast_afterwards(make):
+    worker, s = make("def spin():\n    while True:\n        pass\n\ndef ok():\n    return 1\n")
+    with pytest.raises(WorkerTimeout):
+        s.spin()
+    worker.start()  # the next test gets a fresh worker...
+    started = time.monotonic()
+    with pytest.raises(WorkerTimeout) as info:
+        Student(worker).spin()  # ...but the same loop is not waited for again
+    assert time.monotonic() - started < 0.5
+    assert "earlier test" in info.value.message
+    assert Student(worker).ok() == 1  # and the worker is still usable
+    with worker.time_limit(10):  # a longer limit than the one that ran out: tried again
+        with pytest.raises(WorkerTimeout):
+            worker.request("call", [[], {}], name="spin", timeout=2.5,
+                           doing="running `spin`")
