@@ -14,6 +14,8 @@ itself into a Landlock domain. Then it serves requests until the socket closes:
 
 from __future__ import annotations
 
+import ast
+import ctypes
 import faulthandler
 import io
 import json
@@ -24,8 +26,10 @@ import socket
 import sys
 import traceback
 import types
+from pathlib import Path
 from typing import Any
 
+from grader.submission import describe_skipped, prepare, read_source
 from grader.worker import wire
 from grader.worker.limits import Limits, apply_rlimits, landlock_restrict, system_read_paths
 
@@ -136,10 +140,8 @@ class Server:
 
     # --- operations ---------------------------------------------------------------------
     def op_load(self, header: dict, _args: Any) -> tuple[Any, dict]:
-        from grader.submission import describe_skipped, prepare, read_source
-
         path = self.config["path"]
-        self.source = read_source(__import__("pathlib").Path(path))
+        self.source = read_source(Path(path))
         prepared = prepare(self.source, header.get("mode", "definitions"))
         self.module.__file__ = path
         sys.modules["solution"] = self.module
@@ -160,8 +162,6 @@ class Server:
 
     def run_statement(self, stmt: Any) -> str | None:
         """Execute one kept top-level statement; an error is reported, not fatal."""
-        import ast
-
         code = compile(ast.Module(body=[stmt], type_ignores=[]), self.source.display_name, "exec")
         where = self.source.where(stmt.lineno)
         try:
@@ -273,8 +273,6 @@ def _safe_str(exc: BaseException) -> str:
 
 
 def _bound_names(stmt: Any) -> list[tuple[str, str]]:
-    import ast
-
     if isinstance(stmt, ast.Import):
         return [((a.asname or a.name.split(".")[0]), a.name if a.asname else a.name.split(".")[0])
                 for a in stmt.names]
@@ -295,8 +293,6 @@ def _confine(config: dict, limits: Limits) -> str:
 
 def _die_with_parent() -> None:
     """Ask the kernel to SIGKILL us when the grader goes away, whatever we are doing."""
-    import ctypes
-
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):  # not Linux: the socket's EOF still ends the loop

@@ -143,3 +143,10 @@ def test_hostile_reference_variants_still_get_valid_results(tmp_path, name):
 @functools.cache
 def _graded_names() -> list[str]:
     return [t.name for t in _graded(PACK.reference_dir / "solution.py").tests]
+
+
+def test_regrading_gives_the_same_grade_and_feedback():
+    path = HERE / "wrong" / "backward_sum_not_mean.py"
+    first, second = _graded(path), _graded(path)
+    assert [(t.name, t.score, t.output) for t in first.tests] == \
+        [(t.name, t.score, t.output) for t in second.tests]

@@ -44,11 +44,11 @@ def _context(hidden, activation):
             f"inputs of size {D_IN}, {K} classes")
 
 
-@pytest.mark.graded(points=3, function="backward")
+@pytest.mark.graded(points=2, function="backward")
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_backward_matches_finite_differences(student, rng, activation):
+@pytest.mark.parametrize("hidden", [(5, 4), (6, 5, 3)], ids=["2-hidden", "3-hidden"])
+def test_backward_matches_finite_differences(student, rng, activation, hidden):
     """dW and db match finite differences of your own forward + loss"""
-    hidden = (5, 4)
     weights, x, y = _problem(rng, hidden)
     m = len(hidden) + 1
     net = student_net(student, hidden_dims=hidden, activation=activation)
