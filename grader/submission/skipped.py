@@ -1,0 +1,37 @@
+"""The record of code the grader will not run.
+
+Parsing, statement selection and the compile check all leave code out; they share one record
+type so the student-facing note can list every omission the same way.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from grader.submission.messages import first_line
+
+
+def last_line(stmt: ast.stmt) -> int:
+    """``end_lineno`` is optional on AST nodes; a missing one means a one-line statement."""
+    return getattr(stmt, "end_lineno", None) or stmt.lineno
+
+
+@dataclass
+class Skipped:
+    """One statement (or notebook cell) that will not be run, and why."""
+
+    lineno: int
+    end_lineno: int
+    kind: str
+    summary: str
+    detail: str = ""
+
+    @classmethod
+    def span(cls, lines: list[str], start: int, end: int, kind: str, detail: str = "") -> Skipped:
+        """Lines ``start``..``end`` (1-based, inclusive), summarised by their first line."""
+        return cls(start, end, kind, first_line(lines, start, end), detail)
+
+    @classmethod
+    def statement(cls, stmt: ast.stmt, lines: list[str], kind: str, detail: str = "") -> Skipped:
+        return cls.span(lines, stmt.lineno, last_line(stmt), kind, detail)
