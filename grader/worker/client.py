@@ -199,9 +199,10 @@ class Worker:
             self._die(f"the worker sent an invalid message while {doing or op}: {exc}")
         if not header.get("ok"):
             error = header.get("error") or {}
-            cls = MissingAttribute if op == "get" and error.get("type") == "AttributeError" \
-                else SubmissionError
-            raise cls(_format_error(error, doing), kind="raised", detail=error)
+            if op == "get" and error.get("type") == "AttributeError":
+                raise MissingAttribute(f"{error.get('message', '')}.", kind="missing",
+                                       detail=error)
+            raise SubmissionError(_format_error(error, doing), kind="raised", detail=error)
         if "callable" in header:
             return Callable_(header["callable"])
         return result

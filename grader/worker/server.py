@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import ctypes
+import difflib
 import faulthandler
 import io
 import json
@@ -184,7 +185,11 @@ class Server:
         return fn(*pos, **kw), {}
 
     def op_get(self, header: dict, _args: Any) -> tuple[Any, dict]:
-        value = getattr(self.target(header.get("target")), header["name"])
+        obj, name = self.target(header.get("target")), header["name"]
+        try:
+            value = getattr(obj, name)
+        except AttributeError as exc:
+            raise AttributeError(_missing_attribute(obj, name, exc)) from None
         if callable(value):
             return None, {"callable": type(value).__name__}
         return value, {}
@@ -245,6 +250,20 @@ class Server:
         else:
             message = _safe_str(exc)
         return {"type": type(exc).__name__, "message": message[:4000], "frames": frames[-8:]}
+
+
+def _missing_attribute(obj: Any, name: str, exc: AttributeError) -> str:
+    """Python's "did you mean" is not part of str(exc): add it, it is what students need."""
+    owner = "the module" if isinstance(obj, types.ModuleType) else f"`{type(obj).__name__}`"
+    try:
+        names = [n for n in dir(obj) if not n.startswith("__")]
+    except Exception:  # noqa: BLE001 - a student __dir__ may raise
+        names = []
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    text = f"{owner} has no attribute `{name}`"
+    if close:
+        text += " (did you mean " + " or ".join(f"`{c}`" for c in close) + "?)"
+    return text if str(exc).startswith("'") or not str(exc) else f"{text}: {_safe_str(exc)}"
 
 
 def _summary(value: Any) -> Any:
