@@ -21,7 +21,9 @@ from grader.results import Results, validate
 from grader.runner import GradeOptions, grade
 
 HERE = Path(__file__).parent / "submissions"
-WRONG = sorted((HERE / "wrong").glob("*.py"))
+WRONG = sorted(p for p in (HERE / "wrong").glob("*.py") if "expect-fail:" in p.read_text())
+SLOW_WRONG = sorted(p for p in (HERE / "wrong").glob("*.py")
+                    if "expect-fail-slow:" in p.read_text())
 CORRECT = sorted(p for p in (HERE / "correct").iterdir() if not p.name.startswith("."))
 PACK = load_pack("ift6135_a1")
 
@@ -63,6 +65,20 @@ def test_wrong_submission_is_caught_on_its_function(path):
     for test in _ran(results):
         if test.score < test.max_score:
             assert test.output and test.output != "Failed.", f"{test.name}: no feedback"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SLOW_WRONG, ids=[p.stem for p in SLOW_WRONG])
+def test_wrong_submission_only_the_real_data_test_can_catch(path):
+    """Bugs that small data cannot show: every fast test passes, the MNIST threshold fails."""
+    match = re.search(r"^# expect-fail-slow:\s*(.+)$", _header(path), re.M)
+    expected = {tag.strip() for tag in match.group(1).split(",")}
+    results = grade(path, PACK, GradeOptions())
+    validate(results.to_json())
+    lost = {t.nodeid.split("::")[-1]: t for t in results.tests if t.score < t.max_score}
+    assert list(lost) == ["test_mnist_validation_accuracy"], {n: t.output for n, t in lost.items()}
+    assert {t.tags[0] for t in lost.values()} == expected
+    assert "below the required 97.0%" in lost["test_mnist_validation_accuracy"].output
 
 
 @pytest.mark.parametrize("path", CORRECT, ids=[p.stem for p in CORRECT])
