@@ -1,0 +1,256 @@
+"""Validate a student's training settings before the trusted side trains with them.
+
+The settings dict comes from the worker, so it is untrusted data: every key is checked
+against a whitelist and every value against a documented range, and a refusal is a
+``SettingsError`` whose Markdown message names the key and what is allowed, because the
+student reads it.
+
+Accepted keys (all but ``optimizer`` may be filled in by ``defaults`` or ``fixed``):
+
+- ``optimizer``: one of ``SGD``, ``Adam``, ``AdamW``, ``RMSprop`` (any letter case);
+- ``lr``: a finite number in (0, 10]; the optimizer's PyTorch default when left out;
+- ``optimizer_kwargs``: only the documented keyword arguments of that optimizer;
+- ``epochs``: an integer in 1..50; ``batch_size``: an integer in 1..4096;
+- ``step_size`` and ``gamma``, together: multiply the learning rate by ``gamma`` in (0, 1]
+  every ``step_size`` epochs (PyTorch's ``StepLR`` stepped once per epoch).
+
+``seed`` is the grader's choice and may come only from ``defaults`` or ``fixed``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+__all__ = [
+    "HANDOUT_DEFAULTS",
+    "OPTIMIZERS",
+    "SettingsError",
+    "TrainSettings",
+    "parse_settings",
+]
+
+#: The handout's defaults (CS155 set 4): batch size 32, 10 epochs.
+HANDOUT_DEFAULTS: Mapping[str, Any] = {"epochs": 10, "batch_size": 32}
+
+#: Canonical optimizer name -> PyTorch's default learning rate (used when ``lr`` is absent).
+OPTIMIZERS: Mapping[str, float] = {"SGD": 1e-3, "Adam": 1e-3, "AdamW": 1e-3, "RMSprop": 1e-2}
+
+_STUDENT_KEYS = ("optimizer", "lr", "optimizer_kwargs", "epochs", "batch_size",
+                 "step_size", "gamma")
+_GRADER_KEYS = ("seed",)
+
+
+class SettingsError(ValueError):
+    """A setting the grader refuses; ``str(err)`` is Markdown meant for the student."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Validated training settings; ``optimizer`` holds the canonical PyTorch class name."""
+
+    optimizer: str
+    lr: float
+    optimizer_kwargs: dict
+    epochs: int
+    batch_size: int
+    step_size: int | None = None
+    gamma: float = 1.0
+    seed: int = 0
+
+    def lr_at(self, epoch: int) -> float:
+        """Learning rate used during ``epoch`` (0-based) under the step schedule."""
+        if self.step_size is None:
+            return self.lr
+        return self.lr * self.gamma ** (epoch // self.step_size)
+
+
+# --- value checks ---------------------------------------------------------------------------
+def _show(value: Any) -> str:
+    text = repr(value)
+    return f"`{text[:60]}…`" if len(text) > 60 else f"`{text}`"
+
+
+def _number(key: str, value: Any, low: float, high: float, *, low_open: bool,
+            high_open: bool) -> float:
+    """A finite real (not a bool) inside the interval; the interval is named on failure."""
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        value = float(value)
+        ok = (value > low if low_open else value >= low) and (
+            value < high if high_open else value <= high)
+    if not ok:
+        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
+                                 f"Allowed: a finite number in {interval}.")
+    return value
+
+
+def _integer(key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
+                                 f"Allowed: an integer from {low} to {high}.")
+    return int(value)
+
+
+def _boolean(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
+                                 "Allowed: `true` or `false`.")
+    return value
+
+
+def _unit(key: str, value: Any) -> float:
+    return _number(key, value, 0.0, 1.0, low_open=False, high_open=True)
+
+
+def _decay(key: str, value: Any) -> float:
+    return _number(key, value, 0.0, 1.0, low_open=False, high_open=False)
+
+
+def _eps(key: str, value: Any) -> float:
+    return _number(key, value, 0.0, 1e-2, low_open=True, high_open=False)
+
+
+def _alpha(key: str, value: Any) -> float:
+    return _number(key, value, 0.0, 1.0, low_open=True, high_open=True)
+
+
+def _betas(key: str, value: Any) -> tuple[float, float]:
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
+                                 "Allowed: a pair `[beta1, beta2]`, each in [0, 1).")
+    return (_unit(f"{key}[0]", value[0]), _unit(f"{key}[1]", value[1]))
+
+
+_Check = Callable[[str, Any], Any]
+_ADAM_KWARGS: Mapping[str, _Check] = {
+    "betas": _betas, "eps": _eps, "weight_decay": _decay, "amsgrad": _boolean,
+}
+#: Canonical optimizer name -> its accepted keyword arguments and their checks.
+_KWARGS: Mapping[str, Mapping[str, _Check]] = {
+    "SGD": {"momentum": _unit, "nesterov": _boolean, "weight_decay": _decay},
+    "Adam": _ADAM_KWARGS,
+    "AdamW": _ADAM_KWARGS,
+    "RMSprop": {"alpha": _alpha, "eps": _eps, "momentum": _unit, "weight_decay": _decay,
+                "centered": _boolean},
+}
+
+
+def _optimizer(key: str, value: Any) -> str:
+    by_lower = {name.lower(): name for name in OPTIMIZERS}
+    if isinstance(value, str) and value.strip().lower() in by_lower:
+        return by_lower[value.strip().lower()]
+    allowed = ", ".join(f"`{name}`" for name in OPTIMIZERS)
+    raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
+                             f"Allowed: {allowed}.")
+
+
+def _optimizer_kwargs(key: str, value: Any, optimizer: str) -> dict:
+    if not isinstance(value, Mapping):
+        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
+                                 "Allowed: a dictionary of keyword arguments.")
+    checks = _KWARGS[optimizer]
+    out: dict[str, Any] = {}
+    for name, item in value.items():
+        if name not in checks:
+            allowed = ", ".join(f"`{k}`" for k in checks)
+            raise SettingsError(f"{key}.{name}",
+                                f"Setting `{key}`: `{name}` is not an accepted keyword "
+                                f"argument of `{optimizer}`. Allowed: {allowed}.")
+        out[name] = checks[name](f"{key}.{name}", item)
+    if optimizer == "SGD" and out.get("nesterov") and not out.get("momentum"):
+        raise SettingsError(f"{key}.nesterov", f"Setting `{key}`: `nesterov` needs a "
+                                               "`momentum` above 0 (PyTorch refuses it).")
+    return out
+
+
+_SIMPLE: Mapping[str, _Check] = {
+    "lr": lambda k, v: _number(k, v, 0.0, 10.0, low_open=True, high_open=False),
+    "epochs": lambda k, v: _integer(k, v, 1, 50),
+    "batch_size": lambda k, v: _integer(k, v, 1, 4096),
+    "step_size": lambda k, v: _integer(k, v, 1, 50),
+    "gamma": lambda k, v: _number(k, v, 0.0, 1.0, low_open=True, high_open=False),
+    "seed": lambda k, v: _integer(k, v, 0, 2**31 - 1),
+}
+
+
+# --- assembling -----------------------------------------------------------------------------
+def _check_value(key: str, value: Any, optimizer: str | None) -> Any:
+    if key == "optimizer":
+        return _optimizer(key, value)
+    if key == "optimizer_kwargs":
+        assert optimizer is not None  # the optimizer is validated first
+        return _optimizer_kwargs(key, value, optimizer)
+    return _SIMPLE[key](key, value)
+
+
+def _as_mapping(raw: Any) -> Mapping[str, Any]:
+    if not isinstance(raw, Mapping) or not all(isinstance(k, str) for k in raw):
+        raise SettingsError("settings", "The training settings must be a dictionary with "
+                                        f"string keys, got {_show(raw)}.")
+    allowed = ", ".join(f"`{k}`" for k in _STUDENT_KEYS)
+    for key in raw:
+        if key not in _STUDENT_KEYS:
+            why = " (the grader chooses it)" if key in _GRADER_KEYS else ""
+            raise SettingsError(key, f"Setting `{key}` is not accepted{why}. "
+                                     f"Allowed keys: {allowed}.")
+    return raw
+
+
+def parse_settings(raw: Any, *, fixed: Mapping[str, Any] = {},  # noqa: B006 - read only
+                   defaults: Mapping[str, Any] = {}) -> TrainSettings:  # noqa: B006
+    """Check a student's settings dict and return ``TrainSettings``.
+
+    ``fixed`` holds what the handout imposes (e.g. ``epochs=10, batch_size=32`` for 3G): a
+    student value must equal it, and it fills the key otherwise. ``defaults`` only fills keys
+    the student left out. Raises ``SettingsError`` with a Markdown message.
+    """
+    student = _as_mapping(raw)
+    unknown = [k for k in (*fixed, *defaults) if k not in (*_STUDENT_KEYS, *_GRADER_KEYS)]
+    if unknown:
+        raise ValueError(f"grader configuration: unknown setting(s) {unknown}")
+    order = ("optimizer", *(k for k in (*_STUDENT_KEYS, *_GRADER_KEYS) if k != "optimizer"))
+    values: dict[str, Any] = {}
+    for key in order:
+        optimizer = values.get("optimizer")
+        if key in fixed:
+            imposed = _check_value(key, fixed[key], optimizer)
+            if key in student and _check_value(key, student[key], optimizer) != imposed:
+                raise SettingsError(key, f"Setting `{key}`: the handout fixes it to "
+                                         f"{_show(imposed)}, but your settings give "
+                                         f"{_show(student[key])}. Remove `{key}` or set it "
+                                         f"to {_show(imposed)}.")
+            values[key] = imposed
+        elif key in student:
+            values[key] = _check_value(key, student[key], optimizer)
+        elif key in defaults:
+            values[key] = _check_value(key, defaults[key], optimizer)
+    return _assemble(values)
+
+
+def _assemble(values: dict[str, Any]) -> TrainSettings:
+    for key in ("optimizer", "epochs", "batch_size"):
+        if key not in values:
+            raise SettingsError(key, f"Setting `{key}` is missing; it is required.")
+    if ("step_size" in values) != ("gamma" in values):
+        raise SettingsError("step_size", "Settings `step_size` and `gamma` go together: a "
+                                         "step schedule needs both (`step_size` an integer "
+                                         "≥ 1, `gamma` in (0, 1]).")
+    return TrainSettings(
+        optimizer=values["optimizer"],
+        lr=values.get("lr", OPTIMIZERS[values["optimizer"]]),
+        optimizer_kwargs=values.get("optimizer_kwargs", {}),
+        epochs=values["epochs"],
+        batch_size=values["batch_size"],
+        step_size=values.get("step_size"),
+        gamma=values.get("gamma", 1.0),
+        seed=values.get("seed", 0),
+    )
