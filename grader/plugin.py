@@ -216,6 +216,12 @@ def student(request: pytest.FixtureRequest) -> Any:
 
 
 @pytest.fixture
+def feedback() -> list[str]:
+    """Lines (Markdown) a test wants students to read whatever its outcome, e.g. a curve."""
+    return []
+
+
+@pytest.fixture
 def pack(request: pytest.FixtureRequest) -> Pack:
     """The assignment pack the running test belongs to (settings, paths)."""
     return _pack_for(request.node)
@@ -242,6 +248,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
     elif report.passed and report.when == "call":
         record.setdefault("status", "passed")
     if report.when == "teardown":
+        notes = getattr(item, "funcargs", {}).get("feedback")
+        if notes:
+            record["notes"] = "\n".join(str(n) for n in notes)
         _emit(item.config, {"event": "result", "nodeid": item.nodeid, **record})
     return report
 

@@ -53,6 +53,8 @@ def _test_result(meta: dict, outcome: dict | None, stopped_because: str) -> Test
                 message = message[len("not run"):].lstrip(": ")
             message = f"Not run: {message}"
         result.output = message
+    if outcome.get("notes"):
+        result.output += "\n\n" + outcome["notes"]
     printed = outcome.get("printed")
     if printed and result.status != "passed":
         text, dropped = printed

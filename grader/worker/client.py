@@ -32,6 +32,7 @@ _BOOT = (
     "from grader.worker.server import main; sys.path.pop(0); main(sys.argv[2:])"
 )
 _GRADER_DIR = Path(__file__).resolve().parents[1]
+ENGINE_REFUSALS = frozenset({"DescribeError"})  # errors an engine call raises on purpose
 
 
 class SubmissionError(Exception):
@@ -199,6 +200,11 @@ class Worker:
             self._die(f"the worker sent an invalid message while {doing or op}: {exc}")
         if not header.get("ok"):
             error = header.get("error") or {}
+            if op == "engine" and error.get("type") in ENGINE_REFUSALS:
+                # The grader's own code refused the student's object: its message is the
+                # feedback, not "your code raised".
+                raise SubmissionError(str(error.get("message", "")), kind="refused",
+                                      detail=error)
             if op == "get" and error.get("type") == "AttributeError":
                 raise MissingAttribute(f"{error.get('message', '')}.", kind="missing",
                                        detail=error)

@@ -93,6 +93,11 @@ class Student:
             return RemoteCallable(self._worker, None, name, "")
         return value
 
+    def engine(self, name: str, *args: Any, doing: str = "") -> Any:
+        """Apply a registered engine function in the worker (e.g. ``describe_model``)."""
+        return self._worker.request("engine", [list(args), {}], name=name,
+                                    doing=doing or f"applying `{name}`")
+
     def output(self) -> tuple[str, int]:
         """What the student printed since the last ask, and how many characters were cut."""
         return tuple(self._worker.request("output"))

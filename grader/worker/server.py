@@ -8,6 +8,7 @@ itself into a Landlock domain. Then it serves requests until the socket closes:
 ``call``  call a module-level name or a method of a handle (``target``)
 ``get`` / ``set``  read or write an attribute; callables come back as ``{"callable": ...}``
 ``spy``   record the arguments of later calls of a method (train_loop inspection)
+``engine`` apply a registered engine function (not student code) to student objects
 ``reset`` reseed the global RNGs and drop handles, so every test starts alike
 ``output`` what the student printed since the last ask
 """
@@ -18,6 +19,7 @@ import ast
 import ctypes
 import difflib
 import faulthandler
+import importlib
 import io
 import json
 import os
@@ -35,6 +37,12 @@ from grader.worker import wire
 from grader.worker.limits import Limits, apply_rlimits, landlock_restrict, system_read_paths
 
 MAX_SPY_RECORDS = 10_000
+
+# Engine functions the trusted side may ask the worker to apply to student objects (never
+# student code by name): they turn objects into data, e.g. an nn.Sequential into a layer list.
+ENGINE_CALLS = {
+    "describe_model": ("grader.models.describe", "describe_model"),
+}
 
 
 class BoundedWriter(io.TextIOBase):
@@ -183,6 +191,11 @@ class Server:
         fn = getattr(self.target(header.get("target")), header["name"])
         pos, kw = args
         return fn(*pos, **kw), {}
+
+    def op_engine(self, header: dict, args: Any) -> tuple[Any, dict]:
+        module, attr = ENGINE_CALLS[header["name"]]
+        pos, kw = args
+        return getattr(importlib.import_module(module), attr)(*pos, **kw), {}
 
     def op_get(self, header: dict, _args: Any) -> tuple[Any, dict]:
         obj, name = self.target(header.get("target")), header["name"]

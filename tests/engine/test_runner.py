@@ -35,9 +35,11 @@ def _grade(tmp_path: Path, code: str, **options):
 
 def test_reference_gets_full_marks_and_the_format_is_right(tmp_path):
     results, tests = _grade(tmp_path, REFERENCE, fast=True)
-    assert len(tests) == 4
+    assert len(tests) == 5
+    assert tests["notes a test leaves are shown even when it passes"]["output"] == \
+        "Passed.\n\ncurve: 1, 2, 3"
     ran = {n: t for n, t in tests.items() if t["extra_data"]["status"] != "skipped"}
-    assert all(t["score"] == t["max_score"] == 1 for t in ran.values())
+    assert all(t["score"] == t["max_score"] for t in ran.values())
     slow = tests["a slow test"]
     assert slow["score"] == 0 and slow["output"].startswith("Not run")
     hidden = tests["double keeps the shape (hidden)"]
@@ -51,7 +53,7 @@ def test_reference_gets_full_marks_and_the_format_is_right(tmp_path):
 
 def test_public_only_leaves_hidden_tests_out(tmp_path):
     _, tests = _grade(tmp_path, REFERENCE, public_only=True, fast=True)
-    assert "double keeps the shape (hidden)" not in tests and len(tests) == 3
+    assert "double keeps the shape (hidden)" not in tests and len(tests) == 4
 
 
 def test_grades_are_deterministic(tmp_path):
@@ -93,7 +95,7 @@ def test_bad_submissions_still_get_complete_valid_results(tmp_path, name, code, 
     results, tests = _grade(tmp_path, code, fast=True)
     assert time.monotonic() - started < 60, name
     scores = _scores(tests)
-    assert len(tests) == 4
+    assert len(tests) == 5
     assert scores["double(x) is 2x"] == expect_double, tests["double(x) is 2x"]["output"]
     assert scores["Counter counts"] == expect_counter, tests["Counter counts"]["output"]
     failed_text = "\n".join(t["output"] for t in tests.values()) + results.output
@@ -105,7 +107,7 @@ def test_overall_time_limit_keeps_what_was_graded(tmp_path):
                              "        import time\n        time.sleep(2.5)\n"
                              "        self.count += by")
     results, tests = _grade(tmp_path, slow, overall_timeout_s=6)
-    assert len(tests) == 4
+    assert len(tests) == 5
     assert "overall time limit" in results.output
     assert any(t["output"].startswith("Not run: grading stopped") for t in tests.values())
     assert tests["double(x) is 2x"]["score"] == 1  # graded before the limit: kept
@@ -115,7 +117,7 @@ def test_submission_not_found_still_lists_every_test(tmp_path):
     (tmp_path / "notes.txt").write_text("no code here")
     results = grade(tmp_path, load_pack("mini"), GradeOptions(fast=True))
     validate(results.to_json())
-    assert len(results.tests) == 4 and results.score == 0
+    assert len(results.tests) == 5 and results.score == 0
     assert "could not be found" in results.tests[0].output
 
 

@@ -287,3 +287,10 @@ def test_a_method_that_timed_out_fails_fast_afterwards(make):
         with pytest.raises(WorkerTimeout):
             worker.request("call", [[], {}], name="spin", timeout=2.5,
                            doing="running `spin`")
+
+
+def test_engine_calls_are_limited_to_the_registry(make):
+    _, s = make("def f():\n    return 1\n")
+    with pytest.raises(SubmissionError) as info:
+        s.engine("os.system", "true")
+    assert "KeyError" in info.value.message

@@ -33,3 +33,9 @@ def test_double_hidden(student):
 def test_counter_slow(student):
     """a slow test"""
     assert student.Counter(start=0).step() == 1
+
+
+@pytest.mark.graded(points=0, function="double")
+def test_notes_reach_the_feedback(student, feedback):
+    """notes a test leaves are shown even when it passes"""
+    feedback.append("curve: 1, 2, 3")

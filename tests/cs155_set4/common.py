@@ -1,0 +1,115 @@
+"""Shared helpers of the CS155 Set 4 suite: the student's models as data, rebuilt here.
+
+The worker builds the student's model and describes it (layer types and constructor
+arguments); everything after that happens on this trusted side: the whitelist check, the
+rebuild with torch's own constructors, the constraint checks and the training.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+
+from grader.feedback import fail
+from grader.models.constraints import check_allowed_layers
+from grader.models.rebuild import ModelSpecError, rebuild
+from grader.packs import load_pack
+from grader.train import (
+    HANDOUT_DEFAULTS,
+    SettingsError,
+    TrainSettings,
+    parse_settings,
+    train_and_evaluate,
+)
+from grader.worker.client import SubmissionError
+
+PACK = load_pack("cs155_set4")
+PROBLEMS: dict[str, dict] = PACK.settings["problems"]
+
+
+def cases(points: float, *, needs: str | None = None, tag: str = "builder",
+          marks: tuple = (), visibility: str = "visible") -> list:
+    """One pytest param per problem (that has setting ``needs``), graded and tagged with
+    that problem's builder (or training dict) name, so feedback names what to fix."""
+    params = []
+    for name, problem in PROBLEMS.items():
+        if needs and needs not in problem:
+            continue
+        mark = pytest.mark.graded(points=points, function=problem[tag],
+                                  visibility=visibility)
+        params.append(pytest.param(name, marks=(mark, *marks), id=name))
+    return params
+
+
+def describe(student: Any, problem: str) -> list[dict]:
+    """The layer list of the student's model for ``problem``, built and described remotely."""
+    builder = PROBLEMS[problem]["builder"]
+    model = getattr(student, builder)()
+    try:
+        return student.engine("describe_model", model, doing=f"describing `{builder}()`")
+    except SubmissionError as exc:
+        if exc.kind == "refused":
+            fail(f"`{builder}()`: {exc.message}")
+        raise
+
+
+def rebuilt(student: Any, problem: str) -> tuple[list[dict], Any]:
+    """(layer list, the model rebuilt here from the allowed layers of ``problem``)."""
+    spec = describe(student, problem)
+    allowed = PROBLEMS[problem]["allowed"]
+    check_allowed_layers(spec, allowed)
+    try:
+        return spec, rebuild(spec, allowed)
+    except ModelSpecError as exc:
+        fail(f"`{PROBLEMS[problem]['builder']}()`: {exc.message}")
+
+
+def settings(student: Any, problem: str, seed: int = 0) -> TrainSettings:
+    """The student's training settings for ``problem``, validated (handout rules applied)."""
+    name = PROBLEMS[problem]["training"]
+    raw = getattr(student, name)
+    fixed = dict(PROBLEMS[problem].get("fixed", {}))
+    try:
+        return parse_settings(raw, fixed={**fixed, "seed": seed},
+                              defaults={**HANDOUT_DEFAULTS, **fixed})
+    except SettingsError as exc:
+        fail(f"`{name}`: {exc}")
+
+
+def train_problem(student: Any, problem: str, data: Any, *, epochs: int | None = None,
+                  seeds: list[int] | None = None) -> tuple[bool, list]:
+    """Train the student's model for ``problem`` on the trusted side, by the pass rule.
+
+    A fresh rebuild per run; each run uses the next seed; the first run whose best epoch
+    reaches the threshold passes (the handout grades "the best test accuracy reached").
+    ``epochs`` overrides the student's (the CPU smoke path trains one epoch).
+    """
+    threshold = PROBLEMS[problem]["threshold"]
+    results = []
+    for seed in seeds if seeds is not None else PACK.settings["pass_rule"]["seeds"]:
+        chosen = settings(student, problem, seed=seed)
+        if epochs is not None:
+            chosen = dataclasses.replace(chosen, epochs=epochs)
+        _, model = rebuilt(student, problem)
+        result = train_and_evaluate(model, data, chosen)
+        results.append(result)
+        if result.best_accuracy >= threshold:
+            return True, results
+    return False, results
+
+
+def describe_runs(problem: str, results: list) -> str:
+    """Markdown: each run's best accuracy and its per-epoch curve, and how it was trained."""
+    threshold = PROBLEMS[problem]["threshold"]
+    lines = [f"Threshold: best test accuracy >= {threshold:.1%} in at least one of up to "
+             f"{len(PACK.settings['pass_rule']['seeds'])} seeded runs.", ""]
+    for i, r in enumerate(results, 1):
+        curve = ", ".join(f"{a:.2%}" for a in r.test_accuracy)
+        lines.append(f"- run {i} (seed {r.determinism.get('seed', '?')}): best "
+                     f"**{r.best_accuracy:.2%}**; per epoch: {curve}")
+    last = results[-1]
+    lines += ["", f"Trained by the grader on {last.device} ({last.mode}"
+              + (f"; {last.note}" if last.note else "") + f"), {last.seconds:.1f} s per run."]
+    return "\n".join(lines)
