@@ -27,7 +27,7 @@ from grader.runner import GradeOptions, grade
 from grader.worker import wire
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBMISSIONS = ROOT / "tests" / "engine" / "submissions"
+SUBMISSIONS = ROOT / "tests" / "engine" / "submissions" / "ift6135_a1"
 
 
 def timed(fn, *args):

@@ -1,6 +1,6 @@
 """Regenerate correct/notebook_colab.ipynb from the cell sources below.
 
-Run from anywhere:  python tests/engine/submissions/make_notebook.py
+Run from anywhere:  python tests/engine/submissions/ift6135_a1/make_notebook.py
 Cell ids and metadata are fixed, so the output is byte-for-byte reproducible.
 """
 import pathlib

@@ -10,7 +10,6 @@ results as not run, and are excluded from "full marks" here.
 from __future__ import annotations
 
 import functools
-import re
 import shutil
 from pathlib import Path
 
@@ -20,29 +19,19 @@ from grader.packs import load_pack
 from grader.results import Results, validate
 from grader.runner import GradeOptions, grade
 
-HERE = Path(__file__).parent / "submissions"
-WRONG = sorted(p for p in (HERE / "wrong").glob("*.py") if "expect-fail:" in p.read_text())
-SLOW_WRONG = sorted(p for p in (HERE / "wrong").glob("*.py")
-                    if "expect-fail-slow:" in p.read_text())
-CORRECT = sorted(p for p in (HERE / "correct").iterdir() if not p.name.startswith("."))
+from .known import SUBMISSIONS, expected_failures, header, known, lost, ran
+
+HERE = SUBMISSIONS / "ift6135_a1"
+WRONG = known("ift6135_a1", "wrong", "expect-fail")
+SLOW_WRONG = known("ift6135_a1", "wrong", "expect-fail-slow")
+CORRECT = known("ift6135_a1", "correct")
 PACK = load_pack("ift6135_a1")
-
-
-def _header(path: Path) -> str:
-    target = path / "solution.py" if path.is_dir() else path
-    if target.suffix == ".ipynb":
-        return "# expect: full-marks"
-    return "\n".join(target.read_text(encoding="utf-8").splitlines()[:3])
 
 
 def _graded(path: Path) -> Results:
     results = grade(path, PACK, GradeOptions(fast=True))
     validate(results.to_json())
     return results
-
-
-def _ran(results: Results) -> list:
-    return [t for t in results.tests if t.status != "skipped"]
 
 
 def test_there_are_enough_known_submissions():
@@ -52,17 +41,14 @@ def test_there_are_enough_known_submissions():
 
 @pytest.mark.parametrize("path", WRONG, ids=[p.stem for p in WRONG])
 def test_wrong_submission_is_caught_on_its_function(path):
-    match = re.search(r"^# expect-fail:\s*(.+)$", _header(path), re.M)
-    assert match, f"{path.name} must start with '# expect-fail: <function>'"
-    expected = {tag.strip() for tag in match.group(1).split(",")}
+    expected = expected_failures(path)
     results = _graded(path)
-    lost = {t.tags[0] for t in _ran(results) if t.score < t.max_score}
-    missed = expected - lost
+    missed = expected - lost(results)
     assert not missed, (
-        f"{path.name}: no test of {sorted(missed)} lost points; lost on {sorted(lost)}\n"
+        f"{path.name}: no test of {sorted(missed)} lost points; lost on {sorted(lost(results))}\n"
         + results.output)
     assert results.score < results.max_score
-    for test in _ran(results):
+    for test in ran(results):
         if test.score < test.max_score:
             assert test.output and test.output != "Failed.", f"{test.name}: no feedback"
 
@@ -71,45 +57,44 @@ def test_wrong_submission_is_caught_on_its_function(path):
 @pytest.mark.parametrize("path", SLOW_WRONG, ids=[p.stem for p in SLOW_WRONG])
 def test_wrong_submission_only_the_real_data_test_can_catch(path):
     """Bugs that small data cannot show: every fast test passes, the MNIST threshold fails."""
-    match = re.search(r"^# expect-fail-slow:\s*(.+)$", _header(path), re.M)
-    expected = {tag.strip() for tag in match.group(1).split(",")}
+    expected = expected_failures(path, "expect-fail-slow")
     results = grade(path, PACK, GradeOptions())
     validate(results.to_json())
-    lost = {t.nodeid.split("::")[-1]: t for t in results.tests if t.score < t.max_score}
-    assert list(lost) == ["test_mnist_validation_accuracy"], {n: t.output for n, t in lost.items()}
-    assert {t.tags[0] for t in lost.values()} == expected
-    assert "below the required 97.0%" in lost["test_mnist_validation_accuracy"].output
+    failing = {t.nodeid.split("::")[-1]: t for t in results.tests if t.score < t.max_score}
+    assert list(failing) == ["test_mnist_validation_accuracy"], \
+        {n: t.output for n, t in failing.items()}
+    assert {t.tags[0] for t in failing.values()} == expected
+    assert "below the required 97.0%" in failing["test_mnist_validation_accuracy"].output
 
 
 @pytest.mark.parametrize("path", CORRECT, ids=[p.stem for p in CORRECT])
 def test_correct_variant_gets_full_marks(path):
-    assert "expect: full-marks" in _header(path)
+    assert "expect: full-marks" in header(path)
     results = _graded(path)
-    lost = [f"{t.name} [{t.tags[0]}]: {t.output}" for t in _ran(results)
-            if t.score < t.max_score]
-    assert not lost, f"{path.name} lost points:\n" + "\n\n".join(lost)
-    assert len(_ran(results)) == len(results.tests) - 1  # only the slow test left out
+    losses = [f"{t.name} [{t.tags[0]}]: {t.output}" for t in ran(results)
+              if t.score < t.max_score]
+    assert not losses, f"{path.name} lost points:\n" + "\n\n".join(losses)
+    assert len(ran(results)) == len(results.tests) - 1  # only the slow test left out
 
 
 def test_zip_of_a_folder_submission_gets_full_marks(tmp_path):
     archive = shutil.make_archive(str(tmp_path / "submission"), "zip",
                                   HERE / "correct" / "folder_submission")
     results = _graded(Path(archive))
-    lost = [t.name for t in _ran(results) if t.score < t.max_score]
-    assert not lost, lost
+    assert not lost(results), lost(results)
     assert "zip" in results.extra_data["submission"]
 
 
 def test_reference_gets_full_marks():
     results = _graded(PACK.reference_dir / "solution.py")
-    lost = [f"{t.name}: {t.output}" for t in _ran(results) if t.score < t.max_score]
-    assert not lost, lost
+    losses = [f"{t.name}: {t.output}" for t in ran(results) if t.score < t.max_score]
+    assert not losses, losses
 
 
 def test_template_gets_zero_with_a_hint_everywhere():
     results = _graded(PACK.template_dir / "solution.py")
     assert results.score == 0
-    for test in _ran(results):
+    for test in ran(results):
         assert "NotImplementedError" in test.output, (test.name, test.output)
 
 
@@ -150,9 +135,9 @@ def test_hostile_reference_variants_still_get_valid_results(tmp_path, name):
     path.write_text(source)
     results = _graded(path)
     assert len(results.tests) == len(_graded_names())
-    lost = {t.tags[0] for t in _ran(results) if t.score < t.max_score}
-    assert must_lose <= lost, lost
-    assert not (must_keep & lost), [t.output for t in _ran(results) if t.tags[0] in must_keep]
+    assert must_lose <= lost(results), lost(results)
+    assert not (must_keep & lost(results)), [t.output for t in ran(results)
+                                              if t.tags[0] in must_keep]
     assert words in "\n".join(t.output for t in results.tests) + results.output
 
 

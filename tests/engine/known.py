@@ -1,0 +1,46 @@
+"""Reading what a known submission expects, and what grading it cost, for the engine tests.
+
+A known submission says what to expect in its first lines: ``# expect-fail: backward[, loss]``
+(those functions' tests must lose points), ``# expect-fail-slow: train_loop`` (only a slow,
+real-data test can catch it), ``# expect-fail-gpu: ...`` (only a GPU test can), or
+``# expect: full-marks``.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from grader.results import Results
+
+SUBMISSIONS = Path(__file__).parent / "submissions"
+
+
+def header(path: Path) -> str:
+    target = path / "solution.py" if path.is_dir() else path
+    if target.suffix == ".ipynb":
+        return "# expect: full-marks"
+    return "\n".join(target.read_text(encoding="utf-8").splitlines()[:3])
+
+
+def expected_failures(path: Path, kind: str = "expect-fail") -> set[str]:
+    match = re.search(rf"^# {kind}:\s*(.+)$", header(path), re.M)
+    return {tag.strip() for tag in match.group(1).split(",")} if match else set()
+
+
+def known(pack: str, folder: str, kind: str | None = None) -> list[Path]:
+    """The known submissions of ``pack`` in ``folder`` (wrong/correct), by expectation kind."""
+    paths = sorted(p for p in (SUBMISSIONS / pack / folder).iterdir()
+                   if not p.name.startswith(".") and p.suffix in (".py", ".ipynb", ""))
+    if kind is None:
+        return paths
+    return [p for p in paths if f"# {kind}:" in header(p)]
+
+
+def ran(results: Results) -> list:
+    return [t for t in results.tests if t.status != "skipped"]
+
+
+def lost(results: Results) -> set[str]:
+    """The functions (test tags) on which some test that ran lost points."""
+    return {t.tags[0] for t in ran(results) if t.score < t.max_score}
