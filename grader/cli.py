@@ -33,6 +33,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                            overall_timeout_s=args.timeout)
     results = grade(args.submission, pack, options)
     _show(results, pack.title, args.submission)
+    if results.extra_data.get("detail"):
+        print("\n" + results.extra_data["detail"])
     if args.results:
         write_results(results.to_json(), args.results)
         print(f"Results written to {args.results}")
@@ -56,6 +58,9 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
             f"Autograder failed: {type(exc).__name__}: {exc}. Please tell the course staff.",
             traceback.format_exc(), time.monotonic() - started).to_json()
     write_results(data, args.results)
+    detail = data.get("extra_data", {}).get("detail")
+    if detail:  # the autograder's stdout: instructors see it, students do not
+        print(detail)
     print(f"Results written to {args.results}: {data.get('score', 0)} points")
     return 0
 

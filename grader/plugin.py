@@ -55,6 +55,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long-running; left out by --fast")
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU")
     config.stash[STATE_KEY] = {"records": {}, "workers": {}, "started": time.time()}
+    config.pluginmanager.register(_CollectErrors(config), "grader-collect-errors")
     if settings is not None:
         settings.load_profile("grader")
     name = config.getoption("assignment")
@@ -86,6 +87,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+class _CollectErrors:
+    """A pack test file that cannot be imported is the grader's failure, not the student's."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            _emit(self.config, {"event": "collect_error", "nodeid": report.nodeid,
+                                "detail": str(report.longrepr)[-4000:]})
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

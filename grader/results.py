@@ -138,8 +138,13 @@ def write_results(data: dict[str, Any], path: str | os.PathLike) -> Path:
 
 
 def failure_results(message: str, detail: str = "", execution_time: float = 0.0) -> Results:
-    """The results written when the grader itself could not run: one visible failed test."""
-    output = message + (f"\n\n```\n{detail[-4000:]}\n```" if detail else "")
-    test = TestResult(name="Autograder failed", max_score=0.0, status="error", output=output)
+    """The results written when the grader itself could not run: one visible failed test.
+
+    ``detail`` (a log or traceback) may quote hidden tests, so it goes to ``extra_data`` and
+    the autograder's own output, which students do not see, never to the visible message.
+    """
+    test = TestResult(name="Autograder failed", max_score=0.0, status="error",
+                      output=message + "\n\nThe course staff can find the details in the "
+                                       "autograder's log.")
     return Results(tests=[test], output=message, execution_time=execution_time,
-                   extra_data={"grader_failed": True})
+                   extra_data={"grader_failed": True, "detail": detail[-8000:]})

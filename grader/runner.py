@@ -58,8 +58,10 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
         stopped, log = _run(cmd, budget, Path(tmp) / "pytest.log")
         events = _read_events(state)
         elapsed = time.monotonic() - started
-        if not any(e.get("event") == "collected" for e in events):
-            return failure_results("The grader could not run the tests.", log, elapsed)
+        broken = [e for e in events if e.get("event") == "collect_error"]
+        if broken or not any(e.get("event") == "collected" for e in events):
+            detail = "\n\n".join(f"{e['nodeid']}:\n{e['detail']}" for e in broken) or log
+            return failure_results("The grader could not run the tests.", detail, elapsed)
         why = f"the overall time limit of {budget:g} s was reached" if stopped else \
             "the test run ended unexpectedly"
         results = results_from_events(events, stopped_because=why, execution_time=elapsed)

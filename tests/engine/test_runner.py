@@ -4,6 +4,7 @@ go wrong still giving a complete, valid results file."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -170,3 +171,19 @@ def test_check_command_runs_public_tests_only(tmp_path):
 def test_unknown_assignment_is_a_usage_error(tmp_path):
     proc = _cli("grade", str(tmp_path), "--assignment", "nope")
     assert proc.returncode == 2 and "no assignment pack named 'nope'" in proc.stderr
+
+
+def test_a_broken_pack_never_shows_its_test_source(tmp_path, monkeypatch):
+    root = tmp_path / "packs"
+    shutil.copytree(PACKROOT, root)
+    secret = "HIDDEN_EXPECTED_VALUE = 42"
+    (root / "tests" / "mini" / "test_broken.py").write_text(f"{secret}\ndef test_x(:\n")
+    monkeypatch.setenv("GRADER_PACKS_ROOT", str(root))
+    path = tmp_path / "solution.py"
+    path.write_text(REFERENCE)
+    data = grade(path, load_pack("mini"), GradeOptions(fast=True)).to_json()
+    validate(data)
+    visible = json.dumps([t["output"] for t in data["tests"]]) + data["output"]
+    assert data["tests"][0]["name"] == "Autograder failed"
+    assert secret not in visible and "def test_x" not in visible
+    assert "test_broken.py" in data["extra_data"]["detail"]
