@@ -19,6 +19,7 @@ from .common import reference_net, weights_of
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # the pack's 120 s per test is for unit tests, not training
 @pytest.mark.graded(points=5, function="train_loop")
 def test_mnist_validation_accuracy(student, pack):
     """train_loop reaches the handout's validation accuracy on real MNIST"""
