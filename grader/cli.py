@@ -6,7 +6,9 @@ import argparse
 import os
 import sys
 import time
+import tomllib
 import traceback
+from pathlib import Path
 
 from grader.packs import PackNotFound, available_packs, load_pack
 from grader.report import score_table
@@ -17,18 +19,38 @@ GRADESCOPE_SUBMISSION = "/autograder/submission"
 GRADESCOPE_RESULTS = "/autograder/results/results.json"
 
 
-def _pack_name(given: str | None) -> str:
+def _pack_name(given: str | None, submission: str | os.PathLike | None = None) -> str:
+    """--assignment, else $GRADER_ASSIGNMENT, else a grader.toml beside the submission (or up
+    to three folders above it, or here), else the only pack there is."""
     name = given or os.environ.get("GRADER_ASSIGNMENT")
     if name:
         return name
+    found = _assignment_from_config(submission)
+    if found:
+        return found
     packs = available_packs()
     if len(packs) == 1:
         return packs[0]
-    raise PackNotFound(f"say which assignment with --assignment (one of: {', '.join(packs)})")
+    raise PackNotFound(f"say which assignment with --assignment (one of: {', '.join(packs)}), "
+                       "or put `assignment = \"NAME\"` in a grader.toml beside the submission")
+
+
+def _assignment_from_config(submission: str | os.PathLike | None) -> str | None:
+    start = Path(submission).resolve() if submission else Path.cwd()
+    folders = [start] if start.is_dir() else []
+    folders += list(start.parents)[:4] + [Path.cwd()]
+    for folder in folders:
+        config = folder / "grader.toml"
+        if config.is_file():
+            with open(config, "rb") as f:
+                value = tomllib.load(f).get("assignment")
+            if isinstance(value, str):
+                return value
+    return None
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    pack = load_pack(_pack_name(args.assignment))
+    pack = load_pack(_pack_name(args.assignment, args.submission))
     options = GradeOptions(public_only=args.public_only, fast=args.fast, load_mode=args.load_mode,
                            overall_timeout_s=args.timeout)
     results = grade(args.submission, pack, options)
@@ -50,7 +72,7 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     """What Gradescope's run_autograder calls. Writes results.json whatever happens."""
     started = time.monotonic()
     try:
-        pack = load_pack(_pack_name(args.assignment))
+        pack = load_pack(_pack_name(args.assignment, args.submission_dir))
         results = grade(args.submission_dir, pack, GradeOptions())
         data = results.to_json()
     except Exception as exc:  # noqa: BLE001 - the results file must be written regardless

@@ -44,14 +44,17 @@ def assert_allclose(
     atol: float = 1e-8,
     context: str = "",
     factors: Mapping[str, float] | None = None,
+    expected_name: str = "the reference",
 ) -> None:
     """Fail unless ``actual`` has the expected shape and is close to ``expected`` everywhere.
 
-    ``factors`` names sizes a value is commonly off by, e.g. ``{"the batch size": 32}``.
+    ``factors`` names sizes a value is commonly off by, e.g. ``{"the batch size": 32}``;
+    ``expected_name`` says what ``expected`` is (a property check compares with the
+    student's own output, not the reference).
     """
     exp = _reference(expected)
     act = as_array(actual, name=name, shape=exp.shape)
-    header = _header(name, context)
+    header = _header(name, context, expected_name)
     if act.shape != exp.shape:
         fail(_shape_message(header, act, exp, rtol=rtol, atol=atol))
     a, e = _promote(act, exp)
@@ -76,6 +79,7 @@ def assert_scalar_close(
     atol: float = 1e-8,
     context: str = "",
     factors: Mapping[str, float] | None = None,
+    expected_name: str = "the reference",
 ) -> None:
     """Fail unless ``actual`` is a single number close to ``expected``.
 
@@ -86,7 +90,7 @@ def assert_scalar_close(
     if exp.size != 1:
         raise ValueError(f"reference for {name!r} is not a single number: shape {exp.shape}")
     act = _to_numeric(actual, name=name, wanted="a single number")
-    header = _header(name, context)
+    header = _header(name, context, expected_name)
     if act.size != 1:
         fail(_not_scalar_message(header, name, act, exp, rtol=rtol, atol=atol, factors=factors))
     a, e = _promote(act.reshape(()), exp.reshape(()))
@@ -103,7 +107,8 @@ def assert_scalar_close(
         f"- Absolute error `{format_number(err)}`{rel} (allowed: {_tolerance_text(rtol, atol)})."
     )
     if np.isfinite(e):
-        hint = _pattern_hint(a.reshape(1), e.reshape(1), rtol=rtol, atol=atol, factors=factors)
+        hint = _pattern_hint(a.reshape(1), e.reshape(1), rtol=rtol, atol=atol, factors=factors,
+                             scalar=True)
         if hint:
             parts += ["", f"**Hint:** {hint}"]
     fail("\n".join(parts))
@@ -156,8 +161,8 @@ def _promote(act: np.ndarray, exp: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --- message parts ----------------------------------------------------------------------
 
 
-def _header(name: str, context: str) -> str:
-    head = f"**`{name}` does not match the reference**"
+def _header(name: str, context: str, expected_name: str = "the reference") -> str:
+    head = f"**`{name}` does not match {expected_name}**"
     return f"{head} ({context})" if context else head
 
 
@@ -323,6 +328,7 @@ def _pattern_hint(
     rtol: float,
     atol: float,
     factors: Mapping[str, float] | None,
+    scalar: bool = False,
 ) -> str | None:
     """Name the transformation of ``e`` that explains ``a``, if one clearly does.
 
@@ -363,7 +369,7 @@ def _pattern_hint(
     with np.errstate(all="ignore"):
         k = float(np.median(a[significant] / e[significant])) if significant.any() else 1.0
     if math.isfinite(k) and k != 0 and abs(k - 1) > tol and explains(k * e):
-        hint = _factor_hint(k, tol, factors, int(significant.sum()))
+        hint = _factor_hint(k, tol, factors, int(significant.sum()), scalar)
         if hint:
             return hint
     if e.size >= 2:
@@ -378,7 +384,8 @@ def _pattern_hint(
 
 
 def _factor_hint(
-    k: float, tol: float, factors: Mapping[str, float] | None, n_significant: int
+    k: float, tol: float, factors: Mapping[str, float] | None, n_significant: int,
+    scalar: bool = False,
 ) -> str | None:
     """Describe ``actual ≈ k * expected``: a sign flip, a named size, or a clean constant."""
     if abs(k + 1) <= tol:
@@ -402,7 +409,9 @@ def _factor_hint(
                 f"{sign}your result is too small by exactly {label} ({format_number(size)}): "
                 f"divided by {label} once too often?"
             )
-    if n_significant < 2 and not _is_clean(m, tol):
+    # One entry is weak evidence: a real scalar (a loss) with a clean ratio like 2 still
+    # earns the hint, an array that happens to hold one entry (a shrunk example) does not.
+    if n_significant < 2 and not (scalar and _is_clean(m, tol)):
         return None
     return _capital(
         f"{sign}your result is off by a constant factor ≈ {m:#.4g} "

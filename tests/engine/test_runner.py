@@ -187,3 +187,17 @@ def test_a_broken_pack_never_shows_its_test_source(tmp_path, monkeypatch):
     assert data["tests"][0]["name"] == "Autograder failed"
     assert secret not in visible and "def test_x" not in visible
     assert "test_broken.py" in data["extra_data"]["detail"]
+
+
+def test_the_assignment_comes_from_a_grader_toml_near_the_submission(tmp_path, monkeypatch):
+    from grader.cli import _pack_name
+
+    monkeypatch.delenv("GRADER_ASSIGNMENT", raising=False)
+    folder = tmp_path / "class" / "alice"
+    folder.mkdir(parents=True)
+    (tmp_path / "class" / "grader.toml").write_text('assignment = "cs155_set4"\n')
+    (folder / "solution.py").write_text("")
+    assert _pack_name(None, folder / "solution.py") == "cs155_set4"
+    assert _pack_name("ift6135_a1", folder / "solution.py") == "ift6135_a1"
+    monkeypatch.setenv("GRADER_ASSIGNMENT", "mini")
+    assert _pack_name(None, folder / "solution.py") == "mini"

@@ -21,11 +21,13 @@ from .common import (
     one_hot,
     random_weights,
     reference_net,
+    splits,
     student_net,
     tolerance,
 )
 
 D_IN, K, N = 8, 4, 6
+BATCH_SIZE = 64  # NN(batch_size=...), deliberately not the size of the batches given here
 
 
 def _problem(rng, hidden):
@@ -51,7 +53,7 @@ def test_backward_matches_finite_differences(student, rng, activation, hidden):
     """dW and db match finite differences of your own forward + loss"""
     weights, x, y = _problem(rng, hidden)
     m = len(hidden) + 1
-    net = student_net(student, hidden_dims=hidden, activation=activation)
+    net = student_net(student, hidden_dims=hidden, activation=activation, data=splits(rng))
     net.weights = weights
     grads = net.backward(net.forward(x), y)
     check_keys(grads, _grad_keys(m), what="The dict returned by `backward`")
@@ -97,6 +99,18 @@ def test_backward_matches_finite_differences(student, rng, activation, hidden):
                      f"{_context(hidden, activation)}." + _ratio_hint(ratio))
 
 
+def _refuse_dividing_by_self_batch_size(got, expected, batch_size: int) -> None:
+    """The commonest real backward bug: dividing by ``self.batch_size`` instead of the number
+    of rows actually in the batch (they differ for the last, smaller minibatch)."""
+    got = as_array(got, name="dW1")
+    if got.shape == expected.shape and not np.allclose(got, expected, rtol=1e-5, atol=1e-9) \
+            and np.allclose(got, expected * N / batch_size, rtol=1e-5, atol=1e-9):
+        fail(f"`dW1` is the gradient divided by `self.batch_size` ({batch_size}), but this batch "
+             f"has {N} examples (`NN(batch_size={batch_size})`, a batch of {N}): divide by the "
+             "number of rows in the batch (`labels.shape[0]`). The last minibatch of an epoch "
+             "is usually smaller than `batch_size`.")
+
+
 def _ratio_hint(ratio: float) -> str:
     if np.isclose(ratio, N, rtol=1e-3):
         return f" Off by exactly the batch size ({N}): the gradient of a sum, not a mean?"
@@ -113,33 +127,45 @@ def _ratio_hint(ratio: float) -> str:
 def test_backward_matches_reference(student, rng, activation, hidden):
     """dW and db agree with the reference for each activation and depth"""
     weights, x, y = _problem(rng, hidden)
-    net = student_net(student, hidden_dims=hidden, activation=activation)
+    net = student_net(student, hidden_dims=hidden, activation=activation, data=splits(rng),
+                      batch_size=BATCH_SIZE)
     net.weights = weights
     ref = reference_net(hidden, activation, weights)
     cache = ref.forward(x)
     grads = net.backward(cache, y)
     keys = _grad_keys(len(hidden) + 1)
     check_keys(grads, keys, what="The dict returned by `backward`")
-    assert_arrays(grads, ref.backward(cache, y), keys, rtol=1e-5, atol=1e-9,
+    expected = ref.backward(cache, y)
+    _refuse_dividing_by_self_batch_size(grads["dW1"], expected["dW1"], BATCH_SIZE)
+    assert_arrays(grads, expected, keys, rtol=1e-5, atol=1e-9,
                   context=_context(hidden, activation) + ", given the reference's cache",
                   factors={"the batch size": N})
 
 
 @pytest.mark.graded(points=1, function="backward")
 def test_backward_intermediate_gradients(student, rng):
-    """the dA and dZ entries are the gradients of the mean loss too"""
+    """the dA and dZ entries are the gradients of the loss, consistently scaled"""
     hidden = (5, 4)
     weights, x, y = _problem(rng, hidden)
-    net = student_net(student, hidden_dims=hidden, activation="sigmoid")
+    net = student_net(student, hidden_dims=hidden, activation="sigmoid", data=splits(rng))
     net.weights = weights
     ref = reference_net(hidden, "sigmoid", weights)
     cache = ref.forward(x)
     grads = net.backward(cache, y)
     keys = ["dA3", "dZ2", "dA2", "dZ1", "dA1"]
     check_keys(grads, keys, what="The dict returned by `backward`")
-    assert_arrays(grads, ref.backward(cache, y), keys, rtol=1e-5, atol=1e-9,
-                  context=_context(hidden, "sigmoid") + "; dA3 = (Z3 - labels) / batch size",
-                  factors={"the batch size": N})
+    expected = ref.backward(cache, y)
+    # The contract asks for gradients of the mean loss, but putting the 1/N into dW and db
+    # instead (so dA and dZ are gradients of the summed loss) is as correct and is what
+    # most students write: either scale is accepted, as long as it is the same for all.
+    first = as_array(grads["dA3"], name="dA3")
+    scale = N if first.shape == expected["dA3"].shape and np.allclose(
+        first, N * expected["dA3"], **tolerance(first, 1e-5, 1e-9)) else 1
+    convention = ("(Z3 - labels), the gradient of the summed loss" if scale == N
+                  else "(Z3 - labels) / batch size, the gradient of the mean loss")
+    assert_arrays(grads, {k: scale * v for k, v in expected.items()}, keys, rtol=1e-5,
+                  atol=1e-9, context=_context(hidden, "sigmoid") + f"; your dA3 is {convention}"
+                  ", so every dA and dZ must be on that scale", factors={"the batch size": N})
 
 
 @pytest.mark.graded(points=1, function="backward", visibility="after_published")
@@ -149,7 +175,7 @@ def test_backward_batch_of_32(student, rng):
     weights = random_weights(rng, [D_IN, *hidden, K])
     x = rng.normal(0, 1, (32, D_IN))
     y = one_hot(rng.integers(0, K, 32), K)
-    net = student_net(student, hidden_dims=hidden, activation="relu")
+    net = student_net(student, hidden_dims=hidden, activation="relu", data=splits(rng))
     net.weights = weights
     ref = reference_net(hidden, "relu", weights)
     cache = ref.forward(x)

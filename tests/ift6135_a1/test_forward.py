@@ -10,6 +10,7 @@ from .common import (
     check_keys,
     random_weights,
     reference_net,
+    splits,
     student_net,
 )
 
@@ -24,7 +25,7 @@ def _compare(student, rng, hidden, activation):
     d_in, k, n = 9, 4, 6
     weights = random_weights(rng, [d_in, *hidden, k])
     x = rng.random((n, d_in))
-    net = student_net(student, hidden_dims=hidden, activation=activation)
+    net = student_net(student, hidden_dims=hidden, activation=activation, data=splits(rng))
     net.weights = weights
     got = net.forward(x)
     expected = reference_net(hidden, activation, weights).forward(x)

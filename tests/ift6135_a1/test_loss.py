@@ -44,6 +44,7 @@ def test_loss_is_mean_not_sum(student, rng):
     once = net.loss(p.copy(), y)
     assert_scalar_close(net.loss(np.vstack([p, p]), np.vstack([y, y])), once,
                         name="loss on the batch repeated twice", **tolerance(once, 1e-6, 1e-9),
+                        expected_name="your loss on the batch once",
                         context="must equal the loss on the batch once",
                         factors={"2 (the batch doubled)": 2})
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from grader.checks import as_array, assert_allclose
-from grader.feedback import fail
+from grader.feedback import fail, show_array
 
 from .common import reference_net, splits, student_net
 
@@ -55,7 +55,9 @@ def test_softmax_shift_invariant(student, rng, x, shift):
     net = _net(student, rng)
     shifts = shift * np.linspace(-1, 1, x.shape[0])[:, None]
     assert_allclose(net.softmax(x + shifts), net.softmax(x), name="softmax(x + c)",
-                    context="c is a different constant for each row", rtol=1e-5, atol=1e-7)
+                    expected_name="your `softmax(x)`", rtol=1e-5, atol=1e-7,
+                    context=f"each row shifted by its own constant c = {show_array(shifts[:, 0])}"
+                            f"; the input was {show_array(x + shifts)}")
 
 
 @pytest.mark.graded(points=1, function="softmax", visibility="after_published")
