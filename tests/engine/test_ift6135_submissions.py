@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from grader.data import DatasetError, find_dataset
 from grader.packs import load_pack
 from grader.results import Results, validate
 from grader.runner import GradeOptions, grade
@@ -57,6 +58,10 @@ def test_wrong_submission_is_caught_on_its_function(path):
 @pytest.mark.parametrize("path", SLOW_WRONG, ids=[p.stem for p in SLOW_WRONG])
 def test_wrong_submission_only_the_real_data_test_can_catch(path):
     """Bugs that small data cannot show: every fast test passes, the MNIST threshold fails."""
+    try:
+        find_dataset("mnist", download=False)
+    except DatasetError as exc:
+        pytest.skip(f"needs MNIST ({exc})")
     expected = expected_failures(path, "expect-fail-slow")
     results = grade(path, PACK, GradeOptions())
     validate(results.to_json())
