@@ -53,7 +53,8 @@ def test_backward_matches_finite_differences(student, rng, activation, hidden):
     """dW and db match finite differences of your own forward + loss"""
     weights, x, y = _problem(rng, hidden)
     m = len(hidden) + 1
-    net = student_net(student, hidden_dims=hidden, activation=activation, data=splits(rng))
+    net = student_net(student, hidden_dims=hidden, activation=activation, data=splits(rng),
+                      batch_size=BATCH_SIZE)
     net.weights = weights
     grads = net.backward(net.forward(x), y)
     check_keys(grads, _grad_keys(m), what="The dict returned by `backward`")
@@ -116,6 +117,9 @@ def _ratio_hint(ratio: float) -> str:
         return f" Off by exactly the batch size ({N}): the gradient of a sum, not a mean?"
     if np.isclose(ratio, 1 / N, rtol=1e-3):
         return f" Divided by the batch size ({N}) once too often?"
+    if np.isclose(ratio, N / BATCH_SIZE, rtol=1e-3):
+        return (f" Divided by `self.batch_size` ({BATCH_SIZE}) instead of the {N} rows of this "
+                "batch? Use `labels.shape[0]`: the last minibatch is usually smaller.")
     if np.isclose(ratio, -1, rtol=1e-3):
         return " The sign is flipped: dL/dA at the output is prediction - labels."
     return ""
