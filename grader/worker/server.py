@@ -154,6 +154,9 @@ class Server:
         prepared = prepare(self.source, header.get("mode", "definitions"))
         self.module.__file__ = path
         sys.modules["solution"] = self.module
+        # A folder submission may import its own helper modules (`from utils import ...`).
+        for folder in {str(Path(path).parent), self.config["root"]}:
+            sys.path.insert(0, folder)
         errors = []
         for stmt in prepared.statements:
             error = self.run_statement(stmt)

@@ -294,3 +294,15 @@ def test_engine_calls_are_limited_to_the_registry(make):
     with pytest.raises(SubmissionError) as info:
         s.engine("os.system", "true")
     assert "KeyError" in info.value.message
+
+
+def test_a_folder_submission_can_import_its_own_modules(tmp_path):
+    (tmp_path / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    worker = _worker(tmp_path, "from helpers import double\n\ndef quad(x):\n"
+                               "    return double(double(x))\n")
+    try:
+        report = worker.start()
+        assert not report["errors"]
+        assert Student(worker).quad(3) == 12
+    finally:
+        worker.stop()
