@@ -104,10 +104,13 @@ def test_bad_submissions_still_get_complete_valid_results(tmp_path, name, code, 
 
 
 def test_overall_time_limit_keeps_what_was_graded(tmp_path):
+    # Each step sleeps 2.8 s (under the pack's 3 s call limit), and the Counter tests need
+    # three steps (8.4 s). An 8 s budget grades the first test even after a slow start-up,
+    # and never reaches the end.
     slow = REFERENCE.replace("        self.count += by",
-                             "        import time\n        time.sleep(2.5)\n"
+                             "        import time\n        time.sleep(2.8)\n"
                              "        self.count += by")
-    results, tests = _grade(tmp_path, slow, overall_timeout_s=6)
+    results, tests = _grade(tmp_path, slow, overall_timeout_s=8)
     assert len(tests) == 5
     assert "overall time limit" in results.output
     assert any(t["output"].startswith("Not run: grading stopped") for t in tests.values())
