@@ -14,11 +14,8 @@ import numpy as np
 __all__ = ["GradingFailure", "describe_value", "expect", "fail", "format_number", "show_array"]
 
 
-class GradingFailure(AssertionError):
-    """A failed check whose message (Markdown) is meant for the student.
-
-    Subclassing AssertionError keeps pytest reporting it as an ordinary test failure.
-    """
+class MarkdownError(Exception):
+    """An error whose message (Markdown) is meant for the student, shown as it is."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -26,6 +23,13 @@ class GradingFailure(AssertionError):
 
     def __str__(self) -> str:
         return self.message
+
+
+class GradingFailure(MarkdownError, AssertionError):
+    """A failed check whose message (Markdown) is meant for the student.
+
+    Subclassing AssertionError keeps pytest reporting it as an ordinary test failure.
+    """
 
 
 def fail(message: str) -> NoReturn:

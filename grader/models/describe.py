@@ -22,6 +22,7 @@ import numpy as np
 from torch import nn
 from torch.nn.modules import module as torch_module
 
+from grader.feedback import MarkdownError
 from grader.models.layers import MAX_LAYERS, WHITELIST, Arg, LayerType, format_names
 
 __all__ = ["DescribeError", "describe_model"]
@@ -37,15 +38,8 @@ _HOOKS = {
 Description = list[dict[str, Any]]
 
 
-class DescribeError(Exception):
+class DescribeError(MarkdownError):
     """The model cannot be described faithfully; ``message`` (Markdown) says why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def describe_model(model: Any, allowed: Collection[str] | None = None) -> Description:

@@ -15,7 +15,7 @@ from typing import Any
 
 from torch import nn
 
-from grader.feedback import describe_value
+from grader.feedback import MarkdownError, describe_value
 from grader.models.layers import MAX_LAYERS, REQUIRED, WHITELIST, Arg, LayerType, format_names
 
 __all__ = ["MAX_PARAMETERS", "ModelSpecError", "format_layer", "rebuild", "validate_spec"]
@@ -24,15 +24,8 @@ MAX_PARAMETERS = 50_000_000  # what the grader will allocate; packs set their ow
 _SHAPE = '`{"type": ..., "args": {...}}`'
 
 
-class ModelSpecError(Exception):
+class ModelSpecError(MarkdownError):
     """The description cannot be rebuilt; ``message`` (Markdown) says which layer and why."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
 
 
 def rebuild(spec: Any, allowed: Collection[str]) -> nn.Sequential:
