@@ -178,8 +178,10 @@ class Worker:
                 f"Not run again: {doing} did not finish within {self.timed_out[doing]:g} s "
                 "in an earlier test (an infinite loop, or far too much work?).", kind="timeout")
         tree, arrays = wire.encode(value, _handle_of)
+        spilled: list[str] = []
         try:
-            wire.send(self.sock, {"op": op, "value": tree, **fields}, arrays)
+            spilled = wire.send(self.sock, {"op": op, "value": tree, **fields}, arrays,
+                                spill_to=self.tmpdir)
             header, arrays = self._receive(limit, doing or op)
         except WorkerTimeout:
             if doing:
@@ -194,6 +196,10 @@ class Worker:
                 self.stop()
                 self.dead_reason = f"the worker was stopped while {doing or op}"
             raise
+        finally:
+            for path in spilled:  # mapped by the worker by now (or it is gone)
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
         try:
             result = wire.decode(header.get("value"), arrays, self._wrap_handle)
         except wire.WireError as exc:

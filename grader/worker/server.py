@@ -95,6 +95,7 @@ class MissingModule(types.ModuleType):
 class Server:
     def __init__(self, sock: socket.socket, config: dict) -> None:
         self.sock = sock
+        self.spill_from: str | None = config.get("tmpdir")  # large arrays arrive as files
         self.config = config
         self.handles: dict[int, Any] = {}
         self.handle_ids: dict[int, int] = {}
@@ -132,7 +133,7 @@ class Server:
     def serve(self) -> None:
         while True:
             try:
-                header, arrays = wire.recv(self.sock)
+                header, arrays = wire.recv(self.sock, spill_from=self.spill_from)
             except EOFError:
                 return
             op = header.get("op")

@@ -97,3 +97,50 @@ def test_a_pickle_is_not_a_frame():
 def test_handles_decode_through_the_callback():
     tree, _ = wire.encode(wire.Handle(7, "NN"))
     assert wire.decode(tree, [], lambda h: ("proxy", h.id, h.type_name)) == ("proxy", 7, "NN")
+
+
+# --- large arrays travel as files the worker maps copy-on-write ---------------------------------
+def test_large_arrays_are_sent_as_files_and_mapped_copy_on_write(tmp_path):
+    big = np.arange(wire.SPILL_MIN_BYTES // 8 + 5, dtype=np.float64)
+    small = np.ones(3)
+    a, b = socket.socketpair()
+    with a, b:
+        spilled = wire.send(a, {"op": "x"}, [big, small], spill_to=str(tmp_path))
+        header, arrays = wire.recv(b, spill_from=str(tmp_path))
+    assert len(spilled) == 1 and header == {"op": "x"}
+    got = arrays[0]
+    assert isinstance(got, np.memmap) and np.array_equal(got, big)
+    assert np.array_equal(arrays[1], small) and not isinstance(arrays[1], np.memmap)
+    got[:10] = -1  # the submission may shuffle its data in place ...
+    assert np.fromfile(spilled[0], dtype=np.float64)[0] == 0  # ... never the file
+
+
+def test_the_trusted_side_never_maps_files(tmp_path):
+    big = np.zeros(wire.SPILL_MIN_BYTES // 8, dtype=np.float64)
+    a, b = socket.socketpair()
+    with a, b:
+        wire.send(a, {}, [big], spill_to=str(tmp_path))
+        with pytest.raises(wire.WireError, match="as a file"):
+            wire.recv(b)  # no spill_from: the trusted side's receive
+
+
+@pytest.mark.parametrize(
+    "name", ["../etc/passwd", "array-zz.bin", "/tmp/array-" + "0" * 32 + ".bin"])
+def test_only_the_senders_own_file_names_are_mapped(tmp_path, name):
+    a, b = socket.socketpair()
+    header = json.dumps({"arrays": [["<f8", [4], name]]}).encode()
+    with a, b:
+        a.sendall(struct.pack(">I", len(header)) + header)
+        with pytest.raises(wire.WireError):
+            wire.recv(b, spill_from=str(tmp_path))
+
+
+def test_a_file_of_the_wrong_size_is_refused(tmp_path):
+    big = np.zeros(wire.SPILL_MIN_BYTES // 8, dtype=np.float64)
+    a, b = socket.socketpair()
+    with a, b:
+        (path,) = wire.send(a, {}, [big], spill_to=str(tmp_path))
+        with open(path, "r+b") as f:
+            f.truncate(100)
+        with pytest.raises(wire.WireError, match="wrong size"):
+            wire.recv(b, spill_from=str(tmp_path))
