@@ -32,6 +32,8 @@ class Pack:
     test_timeout_s: float = 300.0
     limits: Limits = field(default_factory=Limits)
     settings: dict[str, Any] = field(default_factory=dict)
+    # marks of the tests graded later, in the staff's batch, not at submission time
+    later_marks: tuple[str, ...] = ("gpu",)
 
 
 def packs_root() -> Path:
@@ -71,4 +73,12 @@ def load_pack(name: str) -> Pack:
         test_timeout_s=float(limits.get("test_timeout_s", 300)),
         limits=Limits(**worker_limits),
         settings=raw.get("settings", {}),
+        later_marks=("gpu", *_string_list(raw.get("gradescope", {}).get("defer", []),
+                                          f"{config_path}: [gradescope] defer")),
     )
+
+
+def _string_list(value: Any, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where} must be a list of test marks, e.g. [\"slow\"]")
+    return [v for v in value if v != "gpu"]

@@ -36,6 +36,8 @@ except ImportError:  # pragma: no cover - hypothesis is a dependency
     settings = None
 
 STATE_KEY = pytest.StashKey[dict]()
+GPU_MODES = ("run", "defer", "only", "auto")
+DEFERRED = "deferred: graded later"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -46,6 +48,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--fast", action="store_true", help="leave out slow and gpu tests")
     group.addoption("--load-mode", choices=("definitions", "all"),
                     help="load only definitions (default) or run all top-level code")
+    group.addoption("--gpu-tests", choices=GPU_MODES, default="run",
+                    help="the tests graded later (marked gpu, or with a --later-marks mark): "
+                         "run them (gpu ones skip without CUDA), defer them to a later batch, "
+                         "run only them, or auto: defer them when there is no CUDA GPU")
+    group.addoption("--later-marks", default="gpu",
+                    help="comma-separated marks of the tests graded later (default: gpu)")
     group.addoption("--grader-state", help="(internal) where to record outcomes")
     group.addoption("--no-landlock", action="store_true", help="(debug) no file-system sandbox")
 
@@ -71,22 +79,35 @@ def _only_default_args(config: pytest.Config) -> bool:
 
 # --- collection -----------------------------------------------------------------------------
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    gpu_mode = _gpu_mode(config)
+    later_marks = {"gpu", *filter(None, (config.getoption("later_marks") or "").split(","))}
     keep, dropped = [], []
     for item in items:
         mark = item.get_closest_marker("graded")
         hidden = mark is not None and mark.kwargs.get("visibility", "visible") != "visible"
-        if config.getoption("public_only") and hidden:
+        gpu = item.get_closest_marker("gpu") is not None
+        later = any(item.get_closest_marker(m) for m in later_marks)
+        if (config.getoption("public_only") and hidden) or (gpu_mode == "only" and not later):
             dropped.append(item)
             continue
         keep.append(item)
-        if config.getoption("fast") and (item.get_closest_marker("slow")
-                                         or item.get_closest_marker("gpu")):
+        if later and gpu_mode == "defer":
+            item.add_marker(pytest.mark.skip(reason=DEFERRED))
+        elif config.getoption("fast") and (item.get_closest_marker("slow") or gpu):
             item.add_marker(pytest.mark.skip(reason="not run: left out by --fast"))
-        elif item.get_closest_marker("gpu") and not _cuda_available():
+        elif gpu and not _cuda_available():
             item.add_marker(pytest.mark.skip(reason="not run: needs a CUDA GPU and none is here"))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
+
+
+def _gpu_mode(config: pytest.Config) -> str:
+    """``auto`` (Gradescope): the later tests are deferred to a batch when there is no CUDA."""
+    mode = config.getoption("gpu_tests") or "run"
+    if mode == "auto":
+        return "run" if _cuda_available() else "defer"
+    return mode
 
 
 class _CollectErrors:
@@ -124,7 +145,7 @@ def _meta(item: pytest.Item, number: int) -> dict | None:
     return {
         "nodeid": item.nodeid, "name": name, "points": float(kwargs["points"]),
         "function": kwargs["function"], "visibility": kwargs.get("visibility", "visible"),
-        "number": str(number),
+        "number": str(number), "gpu": item.get_closest_marker("gpu") is not None,
     }
 
 
@@ -235,6 +256,13 @@ def feedback() -> list[str]:
 
 
 @pytest.fixture
+def curves() -> list[dict]:
+    """Training curves a test wants plotted in batch feedback: dicts with ``title``,
+    ``x_label``, ``y_label``, ``series`` (name -> list of floats) and optional ``threshold``."""
+    return []
+
+
+@pytest.fixture
 def pack(request: pytest.FixtureRequest) -> Pack:
     """The assignment pack the running test belongs to (settings, paths)."""
     return _pack_for(request.node)
@@ -264,6 +292,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
         notes = getattr(item, "funcargs", {}).get("feedback")
         if notes:
             record["notes"] = "\n".join(str(n) for n in notes)
+        drawn = getattr(item, "funcargs", {}).get("curves")
+        if drawn:
+            record["curves"] = drawn
         _emit(item.config, {"event": "result", "nodeid": item.nodeid, **record})
     return report
 

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grader.files import write_atomically
+
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-STATUSES = ("passed", "failed", "error", "skipped", "not run", "timeout")
+STATUSES = ("passed", "failed", "error", "skipped", "not run", "timeout", "deferred")
 
 
 @dataclass
@@ -33,6 +34,7 @@ class TestResult:
     tags: list[str] = field(default_factory=list)
     execution_time: float = 0.0
     nodeid: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. curves, deferred_points
 
     def to_json(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -45,7 +47,7 @@ class TestResult:
             "visibility": self.visibility,
             "tags": list(self.tags),
             "extra_data": {"status": self.status, "execution_time": round(self.execution_time, 3),
-                           "nodeid": self.nodeid},
+                           "nodeid": self.nodeid, **self.extra},
         }
         if self.number:
             entry["number"] = self.number
@@ -123,18 +125,7 @@ def validate(data: Any) -> None:
 def write_results(data: dict[str, Any], path: str | os.PathLike) -> Path:
     """Validate and write atomically (temp file + rename): never a half-written file."""
     validate(data)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, allow_nan=False)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, json.dumps(data, indent=2, allow_nan=False) + "\n")
 
 
 def failure_results(message: str, detail: str = "", execution_time: float = 0.0) -> Results:

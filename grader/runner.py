@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.metadata
 import json
 import os
+import platform
 import signal
 import subprocess
 import sys
@@ -33,6 +35,7 @@ class GradeOptions:
     load_mode: str | None = None
     overall_timeout_s: float | None = None
     landlock: bool = True
+    gpu_tests: str = "run"  # run | defer | only | auto (see the plugin's --gpu-tests)
 
 
 def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = GradeOptions()
@@ -55,6 +58,7 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
         cmd += ["--fast"] if options.fast else []
         cmd += ["--load-mode", options.load_mode] if options.load_mode else []
         cmd += [] if options.landlock else ["--no-landlock"]
+        cmd += ["--gpu-tests", options.gpu_tests, "--later-marks", ",".join(pack.later_marks)]
         stopped, log = _run(cmd, budget, Path(tmp) / "pytest.log")
         events = _read_events(state)
         elapsed = time.monotonic() - started
@@ -70,7 +74,9 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
                           "tests not reached score 0.\n\n" + results.output).strip()
     results.extra_data.update(
         grader_version=__version__, assignment=pack.name, fast=options.fast,
-        public_only=options.public_only, submission_sha256=_digest(submission),
+        public_only=options.public_only, gpu_tests=options.gpu_tests, stopped_at_time_limit=stopped,
+        submission_sha256=submission_digest(submission), pack_sha256=pack_digest(pack),
+        versions=library_versions(), seeds=_seeds(pack.settings),
     )
     return results
 
@@ -101,13 +107,49 @@ def _read_events(path: Path) -> list[dict]:
     return events
 
 
-def _digest(path: str | os.PathLike) -> str:
+def submission_digest(path: str | os.PathLike) -> str:
     """A stable hash of the submission (file, or every file of a folder)."""
+    return _tree_digest(Path(path), include_name=False)
+
+
+def pack_digest(pack: Pack) -> str:
+    """A hash of everything that decides a grade besides the submission: the pack's tests,
+    config and reference. A batch regrades a submission when it changes."""
     h = hashlib.sha256()
-    p = Path(path)
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for folder in (pack.tests_dir, pack.reference_dir):
+        h.update(_tree_digest(folder, include_name=True).encode())
+    return h.hexdigest()
+
+
+def _tree_digest(p: Path, include_name: bool) -> str:
+    h = hashlib.sha256()
+    files = sorted(f for f in p.rglob("*") if f.is_file() and "__pycache__" not in f.parts) \
+        if p.is_dir() else [p]
     for f in files:
         with contextlib.suppress(OSError):
-            h.update(str(f.relative_to(p) if p.is_dir() else f.name).encode())
+            rel = f.relative_to(p) if p.is_dir() else Path(f.name if include_name else "")
+            h.update(str(rel).encode() + b"\0")
             h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def library_versions() -> dict[str, str]:
+    """What a regrade on another machine must match to give the same score."""
+    versions = {"python": platform.python_version(), "machine": platform.machine()}
+    for name in ("numpy", "torch", "hypothesis", "pytest", "jax"):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            versions[name] = importlib.metadata.version(name)
+    return versions
+
+
+def _seeds(settings: dict, prefix: str = "") -> dict[str, object]:
+    """Every seed the pack's config fixes (hypothesis runs derandomized, the worker is reset
+    to seed 0 before each test)."""
+    found: dict[str, object] = {"hypothesis": "derandomize", "worker_reset": 0}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            found.update({k: v for k, v in _seeds(value, f"{prefix}{key}.").items()
+                          if k not in ("hypothesis", "worker_reset")})
+        elif "seed" in key:
+            found[prefix + key] = value
+    return found

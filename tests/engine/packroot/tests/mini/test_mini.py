@@ -30,8 +30,10 @@ def test_double_hidden(student):
 
 @pytest.mark.slow
 @pytest.mark.graded(points=1, function="Counter")
-def test_counter_slow(student):
+def test_counter_slow(student, curves):
     """a slow test"""
+    curves.append({"title": "counting", "x_label": "epoch", "y_label": "count",
+                   "series": {"count": [1.0, 2.0, 3.0]}, "threshold": 2.5})
     assert student.Counter(start=0).step() == 1
 
 
