@@ -1,0 +1,1 @@
+"""Batch grading: many submissions at once, and what is made from their results."""
