@@ -1,0 +1,288 @@
+"""Per-student feedback pages (Markdown and self-contained HTML) for batch grading.
+
+A TA forwards these pages to students, so they show every test, including hidden ones
+(marked as such), and the training curves a test recorded in ``extra_data["curves"]``.
+Test outputs quote text printed by student code: the HTML page renders them with raw HTML
+disabled and only harmless link schemes, so a submission cannot inject script into the page.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import io
+import math
+import re
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from grader.files import write_atomically
+
+__all__ = ["curves_of", "plot_curves", "render_html", "render_markdown", "safe_name",
+           "write_feedback"]
+
+MAX_ROWS = 30  # longer curves are subsampled in the value tables (the PNG shows every point)
+_SAFE_LINK = re.compile(r"^(https?:|mailto:|#|/|\./|\.\./|[^:/?#]*([/?#]|$))", re.IGNORECASE)
+
+
+def _validate_link(url: str) -> bool:
+    """Only web, mail and relative links; markdown-it already drops javascript: and data:."""
+    return bool(_SAFE_LINK.match(url.strip()))
+
+
+_MD = MarkdownIt("commonmark", {"html": False}).enable("table")
+_MD.validateLink = _validate_link  # type: ignore[method-assign]
+
+
+def _num(x: Any) -> str:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return "–"
+    return "–" if math.isnan(v) else format(v, ".4g")
+
+
+def _floats(values: Any) -> list[float]:
+    """Curve values as floats, with None and anything non-numeric as NaN (a gap in the plot)."""
+    out = []
+    for v in values if isinstance(values, (list, tuple)) else []:
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            out.append(math.nan)
+    return out
+
+
+def _status(test: dict) -> str:
+    return str((test.get("extra_data") or {}).get("status") or test.get("status", "failed"))
+
+
+def _cell(text: Any) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _fenced(output: str) -> str:
+    """Close a code fence left open, so one test's output cannot swallow the rest of the page."""
+    fences = sum(1 for line in output.splitlines() if line.lstrip().startswith(("```", "~~~")))
+    return output + "\n```" if fences % 2 else output
+
+
+def curves_of(results: dict) -> list[tuple[str, dict, dict]]:
+    """(key, test, curve) for every curve, in test order; keys are ``curve-0``, ``curve-1``..."""
+    found = []
+    for test in results.get("tests", []):
+        for curve in (test.get("extra_data") or {}).get("curves") or []:
+            if isinstance(curve, dict):
+                found.append((f"curve-{len(found)}", test, curve))
+    return found
+
+
+def _curve_table(curve: dict) -> tuple[list[str], list[list[str]]]:
+    """Header and rows (x, then one column per series), subsampled to at most MAX_ROWS."""
+    series = {str(k): _floats(v) for k, v in (curve.get("series") or {}).items()}
+    n = max((len(v) for v in series.values()), default=0)
+    rows = list(range(n))
+    if n > MAX_ROWS:
+        rows = sorted({round(i * (n - 1) / (MAX_ROWS - 1)) for i in range(MAX_ROWS)})
+    header = [str(curve.get("x_label") or "epoch"), *series]
+    body = [[str(i + 1), *(_num(v[i]) if i < len(v) else "–" for v in series.values())]
+            for i in rows]
+    return header, body
+
+
+def _summary(results: dict) -> tuple[float, float, list[dict]]:
+    tests = [t for t in results.get("tests", []) if isinstance(t, dict)]
+    score = results.get("score")
+    if not isinstance(score, (int, float)):
+        score = sum(float(t.get("score", 0)) for t in tests)
+    return float(score), sum(float(t.get("max_score", 0)) for t in tests), tests
+
+
+def _label(test: dict) -> str:
+    name = str(test.get("name", "(unnamed)"))
+    if test.get("visibility", "visible") != "visible":
+        name += " (hidden from students on Gradescope)"
+    return name
+
+
+def _meta(results: dict) -> str:
+    extra = results.get("extra_data") or {}
+    parts = [f"grader {extra['grader_version']}" if extra.get("grader_version") else "",
+             f"submission sha256 {str(extra['submission_sha256'])[:12]}"
+             if extra.get("submission_sha256") else "",
+             f"seeds {extra['seeds']}" if extra.get("seeds") else ""]
+    return ", ".join(p for p in parts if p)
+
+
+def render_markdown(results: dict, *, student: str, title: str,
+                    images: dict[str, str] | None = None) -> str:
+    """The page as Markdown; curve values are tabulated too, so it reads well without images."""
+    score, max_score, tests = _summary(results)
+    lines = [f"# {title}", "", f"**Student:** {student}  ", f"**Score:** {_num(score)} / "
+             f"{_num(max_score)}"]
+    if meta := _meta(results):
+        lines += ["", f"_{meta}_"]
+    lines += ["", "## Tests", "", "| # | Test | Points | Status |", "|---|---|---|---|"]
+    for t in tests:
+        lines.append(f"| {_cell(t.get('number', ''))} | {_cell(_label(t))} | "
+                     f"{_num(t.get('score', 0))} / {_num(t.get('max_score', 0))} | "
+                     f"{_cell(_status(t))} |")
+    failed = [t for t in tests if _status(t) != "passed"]
+    if failed:
+        lines += ["", "## Tests that did not pass"]
+    for t in failed:
+        num = f"{t['number']} " if t.get("number") else ""
+        output = str(t.get("output") or "").strip() or "_(no output)_"
+        lines += ["", f"### {num}{_label(t)} ({_status(t)})", "", _fenced(output)]
+    curves = curves_of(results)
+    if curves:
+        lines += ["", "## Training curves"]
+    for key, test, curve in curves:
+        name = f"{test.get('name', '')}: {curve.get('title', key)}"
+        lines += ["", f"### {name}", ""]
+        if images and key in images:
+            alt = re.sub(r"[\[\]]", "", _cell(curve.get("title", key)))
+            lines += [f"![{alt}](<{images[key]}>)", ""]
+        if curve.get("threshold") is not None:
+            lines += [f"Threshold: {_num(curve['threshold'])}", ""]
+        header, body = _curve_table(curve)
+        lines += ["| " + " | ".join(map(_cell, header)) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+    return "\n".join(lines) + "\n"
+
+
+def _figure_png(curve: dict) -> bytes:
+    """Render with the object API (no pyplot global state), so threads can plot at once."""
+    fig = Figure(figsize=(6, 3.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    drawn = False
+    for name, values in (curve.get("series") or {}).items():
+        ys = _floats(values)
+        if ys:
+            ax.plot(range(1, len(ys) + 1), ys, marker="." if len(ys) < 40 else None,
+                    label=str(name))
+            drawn = True
+    thr = curve.get("threshold")
+    if isinstance(thr, (int, float)) and math.isfinite(thr):
+        ax.axhline(thr, linestyle="--", color="gray", label=f"threshold {thr:g}")
+        drawn = True
+    if drawn:
+        ax.legend(loc="best", fontsize="small")
+    else:
+        ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+    ax.set_title(str(curve.get("title", "")))
+    ax.set_xlabel(str(curve.get("x_label") or "epoch"))
+    ax.set_ylabel(str(curve.get("y_label") or ""))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def plot_curves(curve: dict, path: Path) -> Path:
+    """Write one curve as a small PNG (dashed threshold line, legend, axis labels)."""
+    return write_atomically(Path(path), _figure_png(curve))
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}table{border-collapse:collapse;margin:.5em 0}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}
+pre{background:#f6f8fa;padding:.6em;overflow-x:auto}code{background:#f6f8fa}
+.passed{color:#1a7f37}.failed,.error,.timeout{color:#cf222e}.meta{color:#666}
+.output{border-left:3px solid #ddd;padding-left:1em}img{max-width:100%}"""
+
+
+def _html_table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in header)
+    attrs = [f' class="{e(c)}"' for c in classes] if classes else [""] * len(rows)
+    body = "".join(f"<tr{a}>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
+                   for a, row in zip(attrs, rows, strict=True))
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def render_html(results: dict, *, student: str, title: str,
+                images: dict[str, str] | None = None) -> str:
+    """A self-contained page: inline CSS, PNGs as data URIs, student text never raw HTML.
+
+    ``images`` maps curve keys to PNG files to embed; curves without one are plotted here.
+    """
+    e = html.escape
+    score, max_score, tests = _summary(results)
+    parts = [f"<h1>{e(title)}</h1>", f"<p><strong>Student:</strong> {e(student)}<br>"
+             f"<strong>Score:</strong> {_num(score)} / {_num(max_score)}</p>"]
+    if meta := _meta(results):
+        parts.append(f'<p class="meta">{e(meta)}</p>')
+    rows = [[str(t.get("number", "")), _label(t),
+             f"{_num(t.get('score', 0))} / {_num(t.get('max_score', 0))}", _status(t)]
+            for t in tests]
+    classes = ["_".join(_status(t).split()) for t in tests]
+    parts += ["<h2>Tests</h2>", _html_table(["#", "Test", "Points", "Status"], rows, classes)]
+    failed = [t for t in tests if _status(t) != "passed"]
+    if failed:
+        parts.append("<h2>Tests that did not pass</h2>")
+    for t in failed:
+        num = f"{t['number']} " if t.get("number") else ""
+        output = str(t.get("output") or "").strip() or "_(no output)_"
+        cls = "_".join(_status(t).split())
+        parts += [f'<h3>{e(num + _label(t))} (<span class="{e(cls)}">{e(_status(t))}</span>)</h3>',
+                  f'<div class="output">{_MD.render(output)}</div>']
+    curves = curves_of(results)
+    if curves:
+        parts.append("<h2>Training curves</h2>")
+    for key, test, curve in curves:
+        png = Path(images[key]).read_bytes() if images and key in images else _figure_png(curve)
+        alt = str(curve.get("title", key))
+        parts += [f"<h3>{e(str(test.get('name', '')))}: {e(alt)}</h3>",
+                  f'<img alt="{e(alt)}" src="data:image/png;base64,'
+                  f'{base64.b64encode(png).decode("ascii")}">']
+        if curve.get("threshold") is not None:
+            parts.append(f"<p>Threshold: {_num(curve['threshold'])}</p>")
+        parts.append(_html_table(*_curve_table(curve)))
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{e(title)}: {e(student)}</title><style>{_CSS}</style></head>\n<body>\n"
+            + "\n".join(parts) + "\n</body></html>\n")
+
+
+def safe_name(student: str) -> str:
+    """A readable file name for a student id: no separators, no ``..``, no leading dot.
+
+    A changed id gets a short hash of the original, so ``a/b`` and ``a_b`` never collide.
+    """
+    name = unicodedata.normalize("NFKC", str(student))
+    name = re.sub(r"[^\w.@+-]+", "_", name)
+    name = re.sub(r"\.{2,}", ".", name).strip("._-")[:80] or "student"
+    if name != student:
+        name += "-" + hashlib.sha256(str(student).encode("utf-8")).hexdigest()[:8]
+    return name
+
+
+def write_feedback(results: dict, out_dir: Path, student: str, title: str) -> tuple[Path, Path]:
+    """Write ``<student>.md``, ``<student>.html`` and ``<student>_files/curve-<i>.png``."""
+    out_dir, base = Path(out_dir), safe_name(student)
+    files = out_dir / f"{base}_files"
+    rel: dict[str, str] = {}
+    absolute: dict[str, str] = {}
+    for key, _, curve in curves_of(results):
+        png = plot_curves(curve, files / f"{key}.png")
+        rel[key], absolute[key] = f"{files.name}/{png.name}", str(png)
+    if files.is_dir():  # drop plots left by an earlier run that had more curves
+        for old in files.glob("curve-*.png"):
+            if old.stem not in rel:
+                old.unlink(missing_ok=True)
+    md = write_atomically(out_dir / f"{base}.md", render_markdown(
+        results, student=student, title=title, images=rel).encode("utf-8"))
+    page = write_atomically(out_dir / f"{base}.html", render_html(
+        results, student=student, title=title, images=absolute).encode("utf-8"))
+    return md, page

@@ -1,0 +1,251 @@
+"""Feedback pages for batch grading: content, PNG curves, safe HTML and safe file names."""
+
+from __future__ import annotations
+
+import base64
+import math
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from grader.batch.pages import (
+    curves_of,
+    plot_curves,
+    render_html,
+    render_markdown,
+    safe_name,
+    write_feedback,
+)
+from grader.results import Results
+from grader.results import TestResult as Graded
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+HOSTILE = ("<script>alert(1)</script>\n\n<img src=x onerror=alert(1)>\n\n"
+           "[x](javascript:alert(1)) [y](JaVaScRiPt:alert(2)) [z](&#106;avascript:alert(3))")
+CURVE = {"title": "2C, seed 0", "x_label": "epoch", "y_label": "accuracy",
+         "series": {"test accuracy": [0.95, 0.97, 0.981], "train accuracy": [0.9, 0.96, 0.99]},
+         "threshold": 0.975}
+
+
+def make_results(curves: list[dict] | None = None, output: str = "Accuracy **0.91** < 0.975"):
+    tests = [
+        Graded(name="1A forward", max_score=2, score=2, status="passed", number="1.1"),
+        Graded(name="2C training", max_score=3, score=0, status="failed", number="2.1",
+                   output=output),
+        Graded(name="3 secret", max_score=1, score=0, status="timeout", number="3.1",
+                   visibility="hidden", output="ran out of time"),
+    ]
+    data = Results(tests=tests, extra_data={"grader_version": "0.1.0",
+                                            "submission_sha256": "ab" * 32}).to_json()
+    if curves is not None:
+        data["tests"][1]["extra_data"]["curves"] = curves
+    return data
+
+
+def test_markdown_header_table_and_failures():
+    md = render_markdown(make_results(), student="alice", title="Set 4")
+    assert md.startswith("# Set 4\n")
+    assert "alice" in md and "**Score:** 2 / 6" in md
+    assert "| 1.1 | 1A forward | 2 / 2 | passed |" in md
+    assert "| 2.1 | 2C training | 0 / 3 | failed |" in md
+    assert "Accuracy **0.91** < 0.975" in md  # the failed test's output, verbatim
+    assert "### 2.1 2C training (failed)" in md
+    assert "ran out of time" in md and "(timeout)" in md
+    assert "### 1.1" not in md  # passed tests get no section
+    assert "grader 0.1.0" in md and "abababababab" in md
+    assert "Training curves" not in md and "![" not in md
+
+
+def test_hidden_tests_are_listed_and_marked():
+    md = render_markdown(make_results(), student="a", title="t")
+    page = render_html(make_results(), student="a", title="t")
+    mark = "3 secret (hidden from students on Gradescope)"
+    assert f"| 3.1 | {mark} | 0 / 1 | timeout |" in md
+    assert mark in page
+    assert "1A forward (hidden" not in md
+
+
+def test_markdown_curves_images_and_value_table():
+    md = render_markdown(make_results([CURVE]), student="bob", title="T",
+                         images={"curve-0": "bob_files/curve-0.png"})
+    assert "## Training curves" in md and "### 2C training: 2C, seed 0" in md
+    assert "![2C, seed 0](<bob_files/curve-0.png>)" in md
+    assert "| epoch | test accuracy | train accuracy |" in md
+    assert "| 1 | 0.95 | 0.9 |" in md and "| 3 | 0.981 | 0.99 |" in md
+    assert "Threshold: 0.975" in md
+    no_images = render_markdown(make_results([CURVE]), student="bob", title="T")
+    assert "![" not in no_images and "| 2 | 0.97 | 0.96 |" in no_images
+
+
+def test_long_curves_are_subsampled_but_keep_the_ends():
+    curve = {"title": "long", "series": {"loss": [float(i) for i in range(200)]}}
+    md = render_markdown(make_results([curve]), student="a", title="t")
+    rows = re.findall(r"^\| (\d+) \| [^|]+ \|$", md, flags=re.M)
+    assert 2 <= len(rows) <= 30
+    assert rows[0] == "1" and rows[-1] == "200"
+
+
+def test_nan_none_and_uneven_series_are_tabulated():
+    curve = {"title": "gaps", "series": {"a": [1.0, None, math.nan, "x"], "b": [0.5]}}
+    md = render_markdown(make_results([curve]), student="a", title="t")
+    assert "| 1 | 1 | 0.5 |" in md and "| 2 | – | – |" in md and "| 4 | – | – |" in md
+
+
+@pytest.mark.parametrize("curve", [
+    CURVE,
+    {"title": "nan", "series": {"loss": [math.nan, None, 1.0, math.inf, 0.5]}, "threshold": 1},
+    {"title": "all nan", "series": {"loss": [None, math.nan]}},
+    {"title": "empty", "series": {"loss": []}},
+    {"title": "nothing"},
+])
+def test_plot_curves_writes_png(tmp_path: Path, curve: dict):
+    path = plot_curves(curve, tmp_path / "sub" / "c.png")
+    assert path == tmp_path / "sub" / "c.png"
+    assert path.read_bytes().startswith(PNG_MAGIC)
+    assert [p.name for p in path.parent.iterdir()] == ["c.png"]  # no temp file left behind
+
+
+def test_plot_curves_is_safe_in_threads(tmp_path: Path):
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            plot_curves(CURVE, tmp_path / f"{i}.png")
+        except BaseException as exc:  # pragma: no cover - only on failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert all((tmp_path / f"{i}.png").read_bytes().startswith(PNG_MAGIC) for i in range(6))
+
+
+def test_html_embeds_pngs_and_is_self_contained():
+    page = render_html(make_results([CURVE, {"title": "b", "series": {}}]), student="carol",
+                       title="Set 4")
+    uris = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    assert len(uris) == 2
+    assert all(base64.b64decode(u).startswith(PNG_MAGIC) for u in uris)
+    assert "<style>" in page and "<link" not in page and "<script" not in page
+    assert "<td>0.981</td>" in page and "Score:</strong> 2 / 6" in page
+    assert "<strong>0.91</strong> &lt; 0.975" in page  # Markdown output converted to HTML
+
+
+def test_html_uses_given_image_files(tmp_path: Path):
+    png = plot_curves({"title": "x", "series": {"a": [1, 2]}}, tmp_path / "given.png")
+    page = render_html(make_results([CURVE]), student="a", title="t",
+                       images={"curve-0": str(png)})
+    assert base64.b64encode(png.read_bytes()).decode() in page
+
+
+def test_hostile_output_is_escaped_in_html():
+    page = render_html(make_results(output=HOSTILE), student="<b>x</b>",
+                       title="<script>t</script>")
+    assert "<script" not in page.lower()
+    assert "<img src=x" not in page and "onerror=alert(1)>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<a " not in page  # the javascript: links stay plain text, never anchors
+    assert not re.search(r'href="\s*javascript', page, flags=re.I)
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
+
+
+def test_html_keeps_ordinary_links():
+    page = render_html(make_results(output="see [docs](https://example.org/a)"),
+                       student="a", title="t")
+    assert '<a href="https://example.org/a">docs</a>' in page
+
+
+def test_unclosed_fence_cannot_swallow_the_page():
+    md = render_markdown(make_results([CURVE], output="```\nTraceback ..."), student="a",
+                         title="t")
+    before, _, after = md.partition("Traceback ...")
+    assert after.lstrip("\n").startswith("```")
+    page = render_html(make_results([CURVE], output="```\nTraceback ..."), student="a",
+                       title="t")
+    assert "<h3>3.1 3 secret" in page and "<h2>Training curves</h2>" in page
+
+
+def test_no_curves_means_no_images(tmp_path: Path):
+    data = make_results()
+    assert curves_of(data) == []
+    assert "data:image" not in render_html(data, student="a", title="t")
+    md_path, html_path = write_feedback(data, tmp_path, "dave", "Set 4")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dave.html", "dave.md"]
+    assert "![" not in md_path.read_text() and "<img" not in html_path.read_text()
+
+
+def test_write_feedback_files(tmp_path: Path):
+    data = make_results([CURVE, {"title": "loss", "series": {"loss": [2.0, 1.0]}}])
+    md_path, html_path = write_feedback(data, tmp_path / "out", "erin", "Set 4")
+    assert (md_path, html_path) == (tmp_path / "out" / "erin.md", tmp_path / "out" / "erin.html")
+    pngs = sorted((tmp_path / "out" / "erin_files").iterdir())
+    assert [p.name for p in pngs] == ["curve-0.png", "curve-1.png"]
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in pngs)
+    md = md_path.read_text(encoding="utf-8")
+    assert "(<erin_files/curve-0.png>)" in md and "(<erin_files/curve-1.png>)" in md
+    page = html_path.read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 2 and "erin_files" not in page
+    assert not [p for p in (tmp_path / "out").rglob(".*")]  # no temp files left
+
+    write_feedback(make_results([CURVE]), tmp_path / "out", "erin", "Set 4")  # fewer curves now
+    assert [p.name for p in (tmp_path / "out" / "erin_files").iterdir()] == ["curve-0.png"]
+
+
+def test_write_feedback_uses_a_safe_name(tmp_path: Path):
+    md_path, html_path = write_feedback(make_results(), tmp_path, "../../etc/passwd", "t")
+    assert md_path.parent == tmp_path and html_path.parent == tmp_path
+    assert md_path.name.startswith("etc_passwd-") and md_path.suffix == ".md"
+    assert "../../etc/passwd" in md_path.read_text()  # the page still shows the real id
+
+
+@pytest.mark.parametrize("student, expected", [
+    ("alice", "alice"),
+    ("alice.smith@uni.edu", "alice.smith@uni.edu"),
+    ("s-123_x", "s-123_x"),
+    ("José", "José"),
+])
+def test_safe_name_keeps_ordinary_ids(student: str, expected: str):
+    assert safe_name(student) == expected
+
+
+@pytest.mark.parametrize("student", [
+    "../x", "a/b", "a\\b", "..", ".", ".hidden", "a..b", "", "   ", "a b", "x\x00y", "/abs",
+    "C:\\evil", "a/../../b", "-rf", "x" * 500,
+])
+def test_safe_name_is_safe(student: str):
+    name = safe_name(student)
+    assert name and not name.startswith((".", "-"))
+    assert "/" not in name and "\\" not in name and ".." not in name and "\x00" not in name
+    assert " " not in name and ":" not in name and len(name) <= 100
+    assert name != student
+
+
+def test_safe_name_is_readable_and_does_not_collide():
+    assert safe_name("a/b").startswith("a_b-")
+    assert safe_name("a b").startswith("a_b-")
+    assert len({safe_name(s) for s in ("a/b", "a_b", "a b", "a\\b", "a:b")}) == 5
+    assert safe_name("a/b") == safe_name("a/b")  # stable across runs
+
+
+def test_html_links_only_to_web_mail_and_relative_targets():
+    page = render_html(make_results(output="[a](ms-msdt:x) [b](vbscript:x) [c](data:text/html,x) "
+                                           "[d](mailto:ta@uni.edu) [e](notes/hw.md)"),
+                       student="a", title="t")
+    hrefs = re.findall(r'<a href="([^"]*)"', page)
+    assert hrefs == ["mailto:ta@uni.edu", "notes/hw.md"]
+
+
+def test_threshold_is_drawn(tmp_path: Path):
+    import matplotlib.image
+
+    without = {k: v for k, v in CURVE.items() if k != "threshold"}
+    a = matplotlib.image.imread(plot_curves(CURVE, tmp_path / "a.png"))
+    b = matplotlib.image.imread(plot_curves(without, tmp_path / "b.png"))
+    assert a.shape == b.shape == (350, 600, 4)  # 6 x 3.5 in at 100 dpi
+    assert (a != b).any()
