@@ -1,0 +1,1 @@
+"""Gradescope autograder zip: ``grader build-autograder`` packs the engine and one assignment."""
