@@ -1,4 +1,5 @@
-"""Command line: ``grader grade``, ``grader check``, ``grader gradescope``."""
+"""Command line: ``grader grade``, ``check``, ``gradescope``, ``build-autograder``, ``batch``
+and ``merge``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import tomllib
 import traceback
 from pathlib import Path
 
+from grader.batch.cluster import ClusterError
+from grader.batch.roster import RosterError
 from grader.packs import PackNotFound, available_packs, load_pack
 from grader.report import score_table
 from grader.results import Results, failure_results, write_results
@@ -52,7 +55,7 @@ def _assignment_from_config(submission: str | os.PathLike | None) -> str | None:
 def cmd_grade(args: argparse.Namespace) -> int:
     pack = load_pack(_pack_name(args.assignment, args.submission))
     options = GradeOptions(public_only=args.public_only, fast=args.fast, load_mode=args.load_mode,
-                           overall_timeout_s=args.timeout)
+                           overall_timeout_s=args.timeout, gpu_tests=args.gpu_tests)
     results = grade(args.submission, pack, options)
     _show(results, pack.title, args.submission)
     if results.extra_data.get("detail"):
@@ -65,6 +68,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     args.public_only, args.fast, args.results, args.load_mode = True, not args.slow, None, None
+    args.gpu_tests = "run"
     return cmd_grade(args)
 
 
@@ -73,7 +77,8 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         pack = load_pack(_pack_name(args.assignment, args.submission_dir))
-        results = grade(args.submission_dir, pack, GradeOptions())
+        # No GPU on Gradescope: the later tests show as "graded later", 0/0, until merged.
+        results = grade(args.submission_dir, pack, GradeOptions(gpu_tests=args.gpu_tests))
         data = results.to_json()
     except Exception as exc:  # noqa: BLE001 - the results file must be written regardless
         data = failure_results(
@@ -84,6 +89,29 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     if detail:  # the autograder's stdout: instructors see it, students do not
         print(detail)
     print(f"Results written to {args.results}: {data.get('score', 0)} points")
+    return 0
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from grader.batch.run import BatchOptions, run_batch
+
+    pack = load_pack(_pack_name(args.assignment, args.submissions))
+    options = BatchOptions(part="later" if args.gpu else args.part, jobs=args.jobs,
+                           cluster=args.cluster, gpu_fraction=args.gpu_fraction,
+                           overall_timeout_s=args.timeout, fast=args.fast, force=args.force,
+                           similarity=not args.no_similarity, progress=not args.quiet)
+    summary = run_batch(args.submissions, pack, args.out, options)
+    print(summary.describe())
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from grader.batch.merge import merge_folders
+
+    title = load_pack(args.assignment).title if args.assignment else ""
+    summary = merge_folders(Path(args.now), Path(args.later), Path(args.out), title)
+    print(summary.describe())
+    print(f"Grades: {Path(args.out) / 'grades.csv'}")
     return 0
 
 
@@ -112,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--load-mode", choices=("definitions", "all"),
                    help="load only definitions (default) or run all top-level code")
     g.add_argument("--timeout", type=float, help="overall time limit in seconds")
+    g.add_argument("--gpu-tests", choices=("run", "defer", "only", "auto"), default="run",
+                   help="the tests graded later (gpu, or deferred by the pack): run (default), "
+                        "defer, only, or auto (defer without a CUDA GPU)")
     g.set_defaults(func=cmd_grade)
 
     c = sub.add_parser("check", help="students: run the public tests on your solution")
@@ -125,7 +156,39 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--submission-dir", default=GRADESCOPE_SUBMISSION)
     s.add_argument("--results", default=GRADESCOPE_RESULTS)
     s.add_argument("--assignment")
+    s.add_argument("--gpu-tests", choices=("run", "defer", "only", "auto"), default="auto")
     s.set_defaults(func=cmd_gradescope)
+
+    from grader.autograder.build import add_build_parser
+
+    add_build_parser(sub)
+
+    b = sub.add_parser("batch", help="TAs: grade a whole class (Gradescope export or a folder)")
+    b.add_argument("submissions", help="a Gradescope 'Export Submissions' folder, or a folder "
+                                       "of files/folders named after the students")
+    b.add_argument("--assignment")
+    b.add_argument("--out", required=True, help="where grades.csv, results/, feedback/ go")
+    b.add_argument("-j", "--jobs", type=int, default=2, help="submissions graded at once")
+    b.add_argument("--part", choices=("all", "cpu", "later"), default="all",
+                   help="all (default; later tests deferred without CUDA), cpu (what "
+                        "Gradescope runs), later (only the tests graded later)")
+    b.add_argument("--gpu", action="store_true", help="the same as --part later")
+    b.add_argument("--cluster", help="a Dask scheduler address (tcp://host:8786)")
+    b.add_argument("--gpu-fraction", type=float, default=0.25,
+                   help="share of a GPU per training job on the cluster (default 0.25)")
+    b.add_argument("--timeout", type=float, help="overall time limit per submission (s)")
+    b.add_argument("--fast", action="store_true", help="leave out slow and gpu tests")
+    b.add_argument("--force", action="store_true", help="regrade even what is up to date")
+    b.add_argument("--no-similarity", action="store_true", help="skip the similarity report")
+    b.add_argument("--quiet", action="store_true", help="no progress bar")
+    b.set_defaults(func=cmd_batch)
+
+    m = sub.add_parser("merge", help="merge submission-time results with the later batch")
+    m.add_argument("now", help="results of the submission-time part (a batch --part cpu out)")
+    m.add_argument("later", help="results of `grader batch --part later`")
+    m.add_argument("--out", required=True)
+    m.add_argument("--assignment", help="for the feedback pages' title")
+    m.set_defaults(func=cmd_merge)
     return parser
 
 
@@ -133,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except PackNotFound as exc:
+    except (PackNotFound, RosterError, ClusterError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
 

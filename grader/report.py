@@ -7,6 +7,9 @@ says why, so a score can never rise because grading stopped early.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from grader.results import Results, TestResult
 
 NOT_RUN = "Not run: grading stopped before this test ({why})."
@@ -49,7 +52,7 @@ def _test_result(meta: dict, outcome: dict | None, stopped_because: str) -> Test
     result.status = outcome.get("status", "error")
     result.execution_time = float(outcome.get("duration", 0.0))
     if outcome.get("curves"):
-        result.extra["curves"] = outcome["curves"]
+        result.extra["curves"] = _finite(outcome["curves"])
     if result.status == "skipped" and str(outcome.get("message", "")).startswith("deferred"):
         return _deferred(result, "on a GPU" if meta.get("gpu") else "by the course staff")
     if result.status == "passed":
@@ -70,6 +73,17 @@ def _test_result(meta: dict, outcome: dict | None, stopped_because: str) -> Test
         cut = f"\n… ({dropped} more characters not shown)" if dropped else ""
         result.output += f"\n\nYour code printed:\n```\n{text[:1500]}{cut}\n```"
     return result
+
+
+def _finite(value: Any) -> Any:
+    """results.json may not hold NaN or infinity (Gradescope's parser rejects them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value if value is None or isinstance(value, (str, int, bool)) else str(value)
 
 
 def _deferred(result: TestResult, where: str) -> TestResult:

@@ -125,12 +125,13 @@ def _expected(filename: str) -> str:
 # --- zip -------------------------------------------------------------------------------
 
 
-def _extract_zip(archive: Path, dest: Path) -> list[str]:
+def _extract_zip(archive: Path, dest: Path, max_files: int = MAX_ZIP_FILES,
+                 max_bytes: int = MAX_ZIP_BYTES) -> list[str]:
     """Extract safely; returns the symlink entries that were left out."""
     try:
         with zipfile.ZipFile(archive) as zf:
             infos = zf.infolist()
-            _check_zip_limits(archive, infos)
+            _check_zip_limits(archive, infos, max_files, max_bytes)
             plans = [(info, _safe_member_path(archive, info.filename)) for info in infos]
             return _write_members(archive, zf, plans, dest)
     except SubmissionNotFound:
@@ -141,16 +142,23 @@ def _extract_zip(archive: Path, dest: Path) -> list[str]:
         ) from None
 
 
-def _check_zip_limits(archive: Path, infos: list[zipfile.ZipInfo]) -> None:
-    if len(infos) > MAX_ZIP_FILES:
+def extract_archive(archive: Path, dest: Path, max_files: int, max_bytes: int) -> list[str]:
+    """Unpack a zip under ``dest`` with the same defences as a hand-in (no absolute or ``..``
+    paths, no symlinks) and the given caps; raises SubmissionNotFound when it cannot."""
+    return _extract_zip(archive, dest, max_files, max_bytes)
+
+
+def _check_zip_limits(archive: Path, infos: list[zipfile.ZipInfo], max_files: int,
+                      max_bytes: int) -> None:
+    if len(infos) > max_files:
         raise SubmissionNotFound(
-            f"{archive.name} holds {len(infos)} entries, more than the limit of {MAX_ZIP_FILES}"
+            f"{archive.name} holds {len(infos)} entries, more than the limit of {max_files}"
         )
     declared = sum(info.file_size for info in infos)
-    if declared > MAX_ZIP_BYTES:
+    if declared > max_bytes:
         raise SubmissionNotFound(
             f"{archive.name} would unpack to {declared // (1024 * 1024)} MB, "
-            f"more than the limit of {MAX_ZIP_BYTES // (1024 * 1024)} MB"
+            f"more than the limit of {max_bytes // (1024 * 1024)} MB"
         )
 
 

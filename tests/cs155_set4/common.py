@@ -113,3 +113,14 @@ def describe_runs(problem: str, results: list) -> str:
     lines += ["", f"Trained by the grader on {last.device} ({last.mode}"
               + (f"; {last.note}" if last.note else "") + f"), {last.seconds:.1f} s per run."]
     return "\n".join(lines)
+
+
+def run_curves(problem: str, results: list) -> list[dict]:
+    """Per-epoch test accuracy of each run, for the batch feedback's plots, with the seeds
+    and numerics settings that make the run repeatable."""
+    return [{"title": f"{problem}, run {i} (seed {r.determinism.get('seed', '?')})",
+             "x_label": "epoch", "y_label": "test accuracy",
+             "series": {"test accuracy": list(r.test_accuracy),
+                        "train loss": list(r.train_loss)},
+             "threshold": PROBLEMS[problem]["threshold"], "determinism": r.determinism}
+            for i, r in enumerate(results, 1)]

@@ -16,7 +16,7 @@ from grader.data import DatasetError
 from grader.feedback import fail
 from grader.train import load_mnist_tensors
 
-from .common import PROBLEMS, describe_runs, train_problem
+from .common import PROBLEMS, describe_runs, run_curves, train_problem
 
 THRESHOLD_CASES = [
     pytest.param(name, marks=(pytest.mark.gpu, pytest.mark.graded(
@@ -36,9 +36,10 @@ def mnist_on_gpu():
 
 
 @pytest.mark.parametrize("problem", THRESHOLD_CASES)
-def test_accuracy_threshold(student, problem, mnist_on_gpu, feedback):
+def test_accuracy_threshold(student, problem, mnist_on_gpu, feedback, curves):
     passed, results = train_problem(student, problem, mnist_on_gpu)
     feedback.append(describe_runs(problem, results))
+    curves.extend(run_curves(problem, results))
     if not passed:
         fail(f"Best test accuracy {max(r.best_accuracy for r in results):.2%} is below "
              f"{PROBLEMS[problem]['threshold']:.1%}.")

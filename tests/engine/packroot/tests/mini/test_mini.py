@@ -33,7 +33,8 @@ def test_double_hidden(student):
 def test_counter_slow(student, curves):
     """a slow test"""
     curves.append({"title": "counting", "x_label": "epoch", "y_label": "count",
-                   "series": {"count": [1.0, 2.0, 3.0]}, "threshold": 2.5})
+                   "series": {"count": [1.0, 2.0, 3.0], "loss": [float("nan"), 0.5]},
+                   "threshold": 2.5})
     assert student.Counter(start=0).step() == 1
 
 
