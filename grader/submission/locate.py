@@ -125,13 +125,14 @@ def _expected(filename: str) -> str:
 # --- zip -------------------------------------------------------------------------------
 
 
-def _extract_zip(archive: Path, dest: Path, max_files: int = MAX_ZIP_FILES,
-                 max_bytes: int = MAX_ZIP_BYTES) -> list[str]:
+def _extract_zip(archive: Path, dest: Path, max_files: int | None = None,
+                 max_bytes: int | None = None) -> list[str]:
     """Extract safely; returns the symlink entries that were left out."""
     try:
         with zipfile.ZipFile(archive) as zf:
             infos = zf.infolist()
-            _check_zip_limits(archive, infos, max_files, max_bytes)
+            _check_zip_limits(archive, infos, max_files or MAX_ZIP_FILES,
+                              max_bytes or MAX_ZIP_BYTES)
             plans = [(info, _safe_member_path(archive, info.filename)) for info in infos]
             return _write_members(archive, zf, plans, dest)
     except SubmissionNotFound:
