@@ -51,14 +51,19 @@ def merge_results(now: dict[str, Any], later: dict[str, Any] | None) -> tuple[di
         if extra.get("status") != "deferred":
             continue
         found = later_tests.get(_nodeid(test))
-        if found is not None and same:
+        skipped = found is not None and found.get("extra_data", {}).get("status") in (
+            "skipped", "deferred")
+        if found is not None and same and not skipped:
             merged["tests"][i] = copy.deepcopy(found)
             continue
+        if skipped and same:  # e.g. a gpu test in a later run on a machine without CUDA
+            problems.append(f"{test.get('name')} was not run in the later run: "
+                            f"{found.get('output', '')[:200]}")
         points = float(extra.get("deferred_points", 0))
         test.update(score=0.0, max_score=points, status="failed",
                     output=MISMATCH if later is not None and not same else MISSING)
         extra["status"] = "not run"
-        if later is not None and same:
+        if later is not None and same and not skipped:
             problems.append(f"no later result for {test.get('name')}")
     merged["score"] = round(sum(float(t.get("score", 0)) for t in merged.get("tests", [])), 4)
     merged.setdefault("extra_data", {})["merged_from"] = {

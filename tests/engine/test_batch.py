@@ -316,3 +316,17 @@ def test_cluster_without_gpu_workers_is_refused(tmp_path, mini):
         with pytest.raises(ClusterError, match="GPU resource"):
             run_batch(_plain_class(tmp_path / "class"), mini, tmp_path / "out",
                       BatchOptions(part="later", cluster=cluster.scheduler_address, **FAST))
+
+
+def test_a_later_test_that_was_skipped_is_not_taken_as_graded(tmp_path, mini):
+    """A TA who runs the GPU part on a machine without CUDA gets skips, not grades: merge
+    must keep those tests at 0 of their real points and say so."""
+    folder = _plain_class(tmp_path / "class")
+    now, later, final = tmp_path / "now", tmp_path / "later", tmp_path / "final"
+    run_batch(folder, mini, now, BatchOptions(part="cpu", **FAST))
+    run_batch(folder, mini, later, BatchOptions(part="later", fast=True, **FAST))  # skips
+    summary = merge_folders(now, later, final)
+    merged = json.loads((final / "results" / "alice.json").read_text())
+    slow = next(t for t in merged["tests"] if t["name"] == "a slow test")
+    assert slow["score"] == 0 and slow["max_score"] == 1 and slow["output"] == MISSING
+    assert any("was not run in the later run" in p for p in summary.problems)
