@@ -115,6 +115,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from grader.doctor import run
+
+    return run(as_json=args.json)
+
+
 def _show(results: Results, title: str, submission: str) -> None:
     print(f"{title}\nSubmission: {submission}\n")
     print(score_table(results))
@@ -189,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True)
     m.add_argument("--assignment", help="for the feedback pages' title")
     m.set_defaults(func=cmd_merge)
+
+    d = sub.add_parser("doctor", help="what this machine can enforce around the worker")
+    d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.set_defaults(func=cmd_doctor)
     return parser
 
 

@@ -2,8 +2,9 @@
 
 Every call has a wall-clock deadline. A worker that overruns it, dies, or breaks the protocol
 is killed with its whole process group (SIGKILL: a student's SIGTERM handler cannot keep it
-alive); the call raises, the test that made it fails with that message, and the next test gets
-a fresh worker.
+alive), and with every process of its sandbox (its PID namespace, or its dedicated uid: see
+:mod:`grader.worker.sandbox`), so that nothing it detached survives; the call raises, the test
+that made it fails with that message, and the next test gets a fresh worker.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+from grader.worker import sandbox as sandboxing
 from grader.worker import wire
 from grader.worker.limits import Limits
+from grader.worker.sandbox import Sandbox, SandboxError
 
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
@@ -61,16 +64,20 @@ class Worker:
     """One worker process for one submission; restartable."""
 
     def __init__(self, submission: Path, root: Path, *, mode: str = "definitions",
-                 limits: Limits | None = None, landlock: bool = True) -> None:
+                 limits: Limits | None = None, landlock: bool = True,
+                 sandbox: str | None = None) -> None:
         self.submission = Path(submission).resolve()
         self.root = Path(root).resolve()
         self.mode = mode
         self.limits = limits or Limits()
-        self.landlock = landlock
+        self.landlock = landlock  # False: no file-system isolation at all (debugging)
+        self.sandbox_mode = sandbox  # auto | bwrap | fallback | none; None: $GRADER_SANDBOX
+        self.sandbox: Sandbox | None = None
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.tmpdir: str | None = None
-        self.isolation = "not started"
+        self._log: IO[bytes] | None = None
+        self.isolation: dict | str = "not started"  # the worker's record, for results.json
         self.load_report: dict | None = None
         self.dead_reason: str | None = None
         self.call_timeout = self.limits.call_timeout_s
@@ -90,28 +97,46 @@ class Worker:
         self.stop()
         self.dead_reason = None
         self.starts += 1
+        mode = sandboxing.requested_mode(self.sandbox_mode, self.landlock)
         self.tmpdir = tempfile.mkdtemp(prefix="grader-worker-")
+        folders = sorted({str(self.root), str(self.submission.parent)})
+        try:
+            self.sandbox = sandboxing.prepare(
+                mode, tmpdir=self.tmpdir, grader_dir=str(_GRADER_DIR), folders=folders,
+                files=[str(self.submission)])
+        except (SandboxError, OSError):
+            self.stop()
+            raise
         parent, child = socket.socketpair()
         config = {
             "path": str(self.submission), "root": str(self.root), "tmpdir": self.tmpdir,
-            "grader_dir": str(_GRADER_DIR), "landlock": self.landlock,
-            "limits": dataclasses.asdict(self.limits),
+            "grader_dir": str(_GRADER_DIR), "landlock": self.sandbox.kind != "none",
+            "sandbox": self.sandbox.config(), "limits": dataclasses.asdict(self.limits),
             "output_kb": self.limits.output_kb,
         }
-        log = open(os.path.join(self.tmpdir, "worker-output.log"), "wb")  # noqa: SIM115
+        argv = self.sandbox.command(
+            [sys.executable, "-I", "-c", _BOOT, str(_GRADER_DIR.parent), str(child.fileno()),
+             json.dumps(config)], tmpdir=self.tmpdir, grader_dir=str(_GRADER_DIR),
+            folders=folders)
+        # The worker's real stdout/stderr (crash traces) go to an unnamed file of ours, read
+        # back through our descriptor: a file in its own folder could be swapped for a FIFO or
+        # a symlink to the reference before the grader reads it.
+        self._log = log = tempfile.TemporaryFile(prefix="grader-worker-output-")  # noqa: SIM115
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOT, str(_GRADER_DIR.parent),
-                 str(child.fileno()), json.dumps(config)],
-                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                cwd=self.tmpdir, env=self._env(), start_new_session=True,
+                argv, pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=log, cwd=self.tmpdir, env=self._env(), start_new_session=True,
             )
+        except BaseException:
+            parent.close()
+            self.stop()  # the uid lease and the temp folder go back
+            raise
         finally:
             child.close()
-            log.close()
         self.sock = parent
         hello = self._receive(self.limits.load_timeout_s, "starting the worker")[0]
-        self.isolation = str(hello.get("isolation", "unknown"))
+        record = hello.get("isolation", "unknown")
+        self.isolation = record if isinstance(record, dict) else {"summary": str(record)}
         report = self.request("load", mode=self.mode, timeout=self.limits.load_timeout_s,
                               doing="loading your file")
         self.load_report = report
@@ -134,25 +159,33 @@ class Worker:
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+        worker_pid = self.proc.pid if self.proc is not None else None
         if self.proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
+            if self.sandbox is not None:
+                self.sandbox.kill_all()  # whatever detached: setsid, double fork, fork storm
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=10)
             self.proc = None
+        if self.sandbox is not None:
+            self.sandbox.release(worker_pid)
+            self.sandbox = None
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
 
     def output_tail(self, limit: int = 2000) -> str:
         """The end of what the worker wrote to its real stdout/stderr (crash traces)."""
-        if not self.tmpdir:
+        if self._log is None:
             return ""
         try:
-            with open(os.path.join(self.tmpdir, "worker-output.log"), "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - limit))
-                return f.read().decode("utf-8", "replace")
+            fd = self._log.fileno()
+            size = os.fstat(fd).st_size
+            return os.pread(fd, limit, max(0, size - limit)).decode("utf-8", "replace")
         except OSError:
             return ""
 
@@ -227,6 +260,7 @@ class Worker:
     def _receive(self, timeout: float, doing: str) -> tuple[dict, list]:
         deadline = time.monotonic() + timeout
         assert self.sock is not None
+        gone = False
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -236,12 +270,16 @@ class Worker:
             if ready:
                 break
             if self.proc is not None and self.proc.poll() is not None:
+                gone = True  # a child it forked may hold the socket open: no EOF will come
                 break
         try:
-            self.sock.settimeout(max(deadline - time.monotonic(), 1.0))
+            self.sock.settimeout(1.0 if gone else max(deadline - time.monotonic(), 1.0))
             return wire.recv(self.sock)
         except (EOFError, OSError):
             code = self.proc.wait(timeout=5) if self.proc else None
+            if code is not None and code > 128 and self.sandbox and \
+                    self.sandbox.kind == "bubblewrap":
+                code = 128 - code  # bubblewrap exits 128 + N when the worker died of signal N
             self._die(f"the worker process died while {doing} ({_exit_text(code)})")
         except wire.WireError as exc:
             self._die(f"the worker broke the protocol while {doing}: {exc}")

@@ -1,10 +1,12 @@
 """Resource limits and file-system isolation for the worker process.
 
 The worker applies these to itself before it reads a line of student code. rlimits bound
-memory, CPU, file size and open files; Landlock (Linux >= 5.13) lets the worker read only the
-Python installation, the system libraries, the grader's own package and the submission, and
-write only its private temporary folder, so the reference solutions, the hidden tests and the
-results file are out of its reach. Where Landlock is missing the level is reported as such.
+memory, CPU, file size, open files and (with a uid of its own) processes; Landlock
+(Linux >= 5.13) lets the worker read only the Python installation, the system libraries, the
+grader's own package and the submission, and write only its private temporary folder, so the
+reference solutions, the hidden tests and the results file are out of its reach. Where Landlock
+is missing the level is reported as such. The same list of system paths is what bubblewrap
+shows the worker (:mod:`grader.worker.sandbox`).
 """
 
 from __future__ import annotations
@@ -30,22 +32,38 @@ class Limits:
     file_size_mb: int = 64
     open_files: int = 256
     output_kb: int = 64
+    processes: int = 128  # tasks (threads count) of the worker's own uid: a fork storm's cap
 
 
-def apply_rlimits(limits: Limits) -> None:
-    """Lower this process's rlimits (a process can always lower its own)."""
+def apply_rlimits(limits: Limits) -> list[str]:
+    """Lower this process's rlimits (a process can always lower its own); return their names.
+
+    RLIMIT_NPROC is not here: it counts every process of the real uid, so it is only set
+    (:func:`apply_nproc`) once the worker has a uid of its own.
+    """
     wanted = {
-        resource.RLIMIT_AS: limits.memory_mb * MiB,
-        resource.RLIMIT_CPU: limits.cpu_s,
-        resource.RLIMIT_FSIZE: limits.file_size_mb * MiB,
-        resource.RLIMIT_NOFILE: limits.open_files,
-        resource.RLIMIT_CORE: 0,
+        "as": (resource.RLIMIT_AS, limits.memory_mb * MiB),
+        "cpu": (resource.RLIMIT_CPU, limits.cpu_s),
+        "fsize": (resource.RLIMIT_FSIZE, limits.file_size_mb * MiB),
+        "nofile": (resource.RLIMIT_NOFILE, limits.open_files),
+        "core": (resource.RLIMIT_CORE, 0),
     }
-    for which, value in wanted.items():
-        soft, hard = resource.getrlimit(which)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(which, (value, value if hard == resource.RLIM_INFINITY else hard))
+    for which, value in wanted.values():
+        _lower(which, value)
+    return list(wanted)
+
+
+def apply_nproc(limits: Limits) -> str:
+    """Cap the processes (and threads) of this uid: fork then fails with EAGAIN."""
+    _lower(resource.RLIMIT_NPROC, limits.processes)
+    return "nproc"
+
+
+def _lower(which: int, value: int) -> None:
+    soft, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(which, (value, value if hard == resource.RLIM_INFINITY else hard))
 
 
 # --- Landlock, through its three system calls (same numbers on every architecture) ---------
@@ -121,7 +139,7 @@ def landlock_restrict(read: Iterable[str], write: Iterable[str]) -> str:
     finally:
         os.close(ruleset)
     extras = (", no TCP" if abi >= 4 else "") + (", no outside signals" if abi >= 6 else "")
-    return f"landlock (ABI {abi}{extras})"
+    return f"ABI {abi} (files{extras})"
 
 
 def _add_path_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> None:
@@ -139,9 +157,26 @@ def _add_path_rule(libc: ctypes.CDLL, ruleset: int, path: str, rights: int) -> N
         os.close(fd)
 
 
+# What of /etc a Python process with numpy, torch and matplotlib reads (not /etc/shadow).
+ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives",
+             "/etc/localtime", "/etc/timezone", "/etc/passwd", "/etc/group",
+             "/etc/nsswitch.conf", "/etc/host.conf", "/etc/mime.types", "/etc/matplotlibrc",
+             "/etc/fonts", "/etc/os-release", "/etc/debian_version", "/etc/lsb-release")
+# What of /dev the worker may write: the usual sinks, and /dev/shm for multiprocessing's
+# semaphores (on the fallback path, what its uid leaves there is removed when it stops).
+DEV_WRITABLE = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/shm")
+SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/opt")
+
+
+def python_paths() -> list[str]:
+    """The running interpreter's installation: prefixes, site-packages, the binary's folder."""
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.realpath(sys.executable))]
+    paths += [p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p]
+    return sorted(set(paths))
+
+
 def system_read_paths() -> list[str]:
     """Folders a Python process needs to read to run numpy and friends."""
-    paths = ["/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/opt"]
-    paths += [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
-    paths += [p for p in sys.path if p and os.path.isdir(p) and "site-packages" in p]
+    paths = [*SYSTEM_DIRS, *ETC_FILES, "/proc", "/sys"] + python_paths()
     return sorted(set(paths))

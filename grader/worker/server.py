@@ -1,8 +1,10 @@
 """The untrusted side: imports the submission and answers calls over the wire.
 
-Started by :class:`grader.worker.client.Worker` as ``python -I -c ... FD CONFIG``. Before any
-student code runs it lowers its rlimits, captures output, and (where the kernel allows) locks
-itself into a Landlock domain. Then it serves requests until the socket closes:
+Started by :class:`grader.worker.client.Worker` as ``python -I -c ... FD CONFIG`` (inside
+bubblewrap where the sandbox has it). Before any student code runs it lowers its rlimits,
+switches to the uid the grader leased for it, loads a seccomp filter, captures output, and
+(where the kernel allows) locks itself into a Landlock domain; it tells the grader what held in
+its first message (``isolation``). Then it serves requests until the socket closes:
 
 ``load``  read, filter and execute the submission's top-level statements
 ``call``  call a module-level name or a method of a handle (``target``)
@@ -16,7 +18,7 @@ itself into a Landlock domain. Then it serves requests until the socket closes:
 from __future__ import annotations
 
 import ast
-import ctypes
+import contextlib
 import difflib
 import faulthandler
 import importlib
@@ -34,7 +36,15 @@ from typing import Any
 
 from grader.submission import describe_skipped, prepare, read_source
 from grader.worker import wire
-from grader.worker.limits import Limits, apply_rlimits, landlock_restrict, system_read_paths
+from grader.worker.limits import (
+    DEV_WRITABLE,
+    Limits,
+    apply_nproc,
+    apply_rlimits,
+    landlock_restrict,
+    system_read_paths,
+)
+from grader.worker.lockdown import drop_user, seccomp_restrict, set_parent_death_signal
 
 MAX_SPY_RECORDS = 10_000
 
@@ -315,32 +325,80 @@ def _bound_names(stmt: Any) -> list[tuple[str, str]]:
     return [((a.asname or a.name), f"{stmt.module}.{a.name}") for a in stmt.names if a.name != "*"]
 
 
-def _confine(config: dict, limits: Limits) -> str:
-    apply_rlimits(limits)
+def _confine(config: dict, limits: Limits) -> dict:
+    """Apply every layer the sandbox asks for, in order; return the record of what held
+    (JSON: it goes to results.json as ``extra_data.isolation``)."""
+    box = config.get("sandbox") or {"kind": "fallback" if config.get("landlock", True) else "none"}
+    record: dict = {"sandbox": box.get("kind", "none"),
+                    "user": box.get("user_note") or _who(), "capabilities": "none",
+                    "landlock": "off", "seccomp": "off"}
+    rlimits = apply_rlimits(limits)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # oversize writes fail instead of killing us
-    if not config.get("landlock", True):
-        return "rlimits only (file-system isolation turned off)"
+    if box.get("uid") is not None:
+        try:
+            record["user"] = drop_user(int(box["uid"]), int(box["gid"]),
+                                       bool(box.get("keep_read_search")))
+        except OSError as exc:
+            record["user"] = f"{_who()} (the switch to uid {box['uid']} failed: {exc})"
+        set_parent_death_signal()  # a credential change cleared it
+    with contextlib.suppress(OSError):
+        os.chdir(config["tmpdir"])  # bubblewrap starts us in / (see sandbox.bwrap_args)
+    if box.get("nproc") and os.geteuid() != 0:
+        rlimits.append(apply_nproc(limits))
+    record["rlimits"] = ",".join(rlimits)
+    record.update(pid_namespace=bool(box.get("pid_namespace")),
+                  network_namespace=bool(box.get("network_namespace")),
+                  mount_namespace=bool(box.get("mount_namespace")))
+    if record["sandbox"] == "none":
+        record["summary"] = "rlimits only (file-system isolation turned off)"
+        return record
+    try:
+        record["seccomp"] = seccomp_restrict(unix_connect=record["network_namespace"])
+    except OSError as exc:
+        record["seccomp"] = f"unavailable: {exc}"
     read = system_read_paths() + [config["grader_dir"], config["root"]]
     try:
-        return landlock_restrict(read, [config["tmpdir"], "/dev"]) + " + rlimits"
+        record["landlock"] = landlock_restrict(read, [config["tmpdir"], *DEV_WRITABLE])
     except OSError as exc:
-        return f"rlimits only (Landlock unavailable: {exc})"
+        record["landlock"] = f"unavailable: {exc}"
+    if box.get("keep_read_search") and record["user"].endswith("(dedicated)"):
+        within = [w for w, on in (("the mount namespace", record["mount_namespace"]),
+                                  ("landlock", record["landlock"].startswith("ABI"))) if on]
+        record["capabilities"] = "dac_read_search (reads past file modes" + \
+            (f", within {' and '.join(within)})" if within else ", anywhere)")
+    record["summary"] = _one_line(record)
+    return record
 
 
-def _die_with_parent() -> None:
-    """Ask the kernel to SIGKILL us when the grader goes away, whatever we are doing."""
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the socket's EOF still ends the loop
-        pass
-    if os.getppid() == 1:
+def _who() -> str:
+    return "root" if os.geteuid() == 0 else f"uid {os.geteuid()}"
+
+
+def _one_line(record: dict) -> str:
+    """One line for people: what of the sandbox held."""
+    parts = [record["sandbox"], record["user"].split(" (")[0]]
+    if not record["landlock"].startswith(("off", "unavailable")):
+        parts.append("landlock " + record["landlock"].split(" (")[0])
+    if not record["seccomp"].startswith(("off", "unavailable")):
+        parts.append("seccomp")
+    return ", ".join(parts + ["rlimits " + record["rlimits"]])
+
+
+def _die_with_parent(pid_namespace: bool) -> None:
+    """Ask the kernel to SIGKILL us when the grader goes away, whatever we are doing.
+
+    Parent pid 1 means the grader is already gone, except in bubblewrap's PID namespace,
+    where our parent is its init (which dies with the grader, taking us with it).
+    """
+    set_parent_death_signal()
+    if os.getppid() == 1 and not pid_namespace:
         os._exit(1)
 
 
 def main(argv: list[str]) -> None:
     fd, config = int(argv[0]), json.loads(argv[1])
     sock = socket.socket(fileno=fd)
-    _die_with_parent()
+    _die_with_parent(bool((config.get("sandbox") or {}).get("pid_namespace")))
     faulthandler.enable()  # a C-level crash leaves its trace in the captured stderr
     limits = Limits(**config.get("limits", {}))
     isolation = _confine(config, limits)
