@@ -165,6 +165,8 @@ ETC_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/a
 # What of /dev the worker may write: the usual sinks, and /dev/shm for multiprocessing's
 # semaphores (on the fallback path, what its uid leaves there is removed when it stops).
 DEV_WRITABLE = ("/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/shm")
+# ... and read: the kernel's random sources (torch's import opens /dev/urandom).
+DEV_READABLE = ("/dev/urandom", "/dev/random")
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin", "/opt")
 
 
@@ -178,5 +180,5 @@ def python_paths() -> list[str]:
 
 def system_read_paths() -> list[str]:
     """Folders a Python process needs to read to run numpy and friends."""
-    paths = [*SYSTEM_DIRS, *ETC_FILES, "/proc", "/sys"] + python_paths()
+    paths = [*SYSTEM_DIRS, *ETC_FILES, *DEV_READABLE, "/proc", "/sys"] + python_paths()
     return sorted(set(paths))
