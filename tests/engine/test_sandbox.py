@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -66,6 +67,30 @@ def total(a):
 
 def die():
     os._exit(3)
+
+def unix_connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendall(b"leak")
+
+def datagram():
+    socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).close()
+    return True
+
+def shared_memory(tag):
+    import multiprocessing
+    multiprocessing.Lock()  # a POSIX semaphore in /dev/shm
+    with open("/dev/shm/" + tag, "w") as f:
+        f.write(tag)
+    return os.path.exists("/dev/shm/" + tag)
+
+def random_bytes():
+    with open("/dev/urandom", "rb") as f:
+        return len(f.read(8))
+
+def torch_sum():
+    import torch
+    return float(torch.ones(3).sum())
 
 def capabilities():
     for line in open("/proc/self/status"):
@@ -200,6 +225,13 @@ def test_writing_outside_the_temp_dir_fails(make, tmp_path):
     assert s.write(os.path.join(worker.tmpdir, "mine.txt")) is True  # its own folder works
 
 
+def test_what_numpy_and_torch_need_is_there(make):
+    _, s = make()
+    assert s.random_bytes() == 8  # torch's import opens /dev/urandom
+    pytest.importorskip("torch")
+    assert s.torch_sum() == 3.0
+
+
 def test_large_arrays_still_arrive_as_files(make):
     _, s = make()
     assert s.total(np.ones(2_000_000)) == 2_000_000.0  # 16 MB: spilled into the temp dir
@@ -212,6 +244,36 @@ def test_inet_sockets_are_refused(make, family):
     _, s = make()
     assert "PermissionError" in _raised(s.inet, family)
     assert s.unix() == "ok"  # Unix sockets (multiprocessing, DataLoader) still work
+
+
+@pytest.mark.skipif(libseccomp_path() is None, reason="libseccomp.so.2 is not installed")
+def test_host_unix_sockets_are_out_of_reach(make, mode, tmp_path):
+    folder = tmp_path / "service"
+    folder.mkdir(mode=0o755)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(folder / "service.sock"))
+        listener.listen(1)
+        (folder / "service.sock").chmod(0o777)  # like D-Bus' system bus or journald's
+        _, s = make()
+        message = _raised(s.unix_connect, str(folder / "service.sock"))
+        # fallback: seccomp refuses connect(); bubblewrap: the socket is not in its view
+        expected = "FileNotFoundError" if mode == "bwrap" else "PermissionError"
+        assert expected in message, message
+        if mode == "fallback":  # nor an unconnected datagram socket (sendto any path)
+            assert "PermissionError" in _raised(s.datagram)
+        else:
+            assert s.datagram() is True
+    finally:
+        listener.close()
+
+
+def test_shared_memory_works_and_does_not_outlive_the_worker(make):
+    worker, s = make()
+    tag = "grader-test-" + uuid.uuid4().hex[:8]
+    assert s.shared_memory(tag) is True
+    worker.stop()
+    assert not Path("/dev/shm", tag).exists()
 
 
 def test_network_namespace_only_with_bubblewrap(make, mode):
