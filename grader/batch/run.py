@@ -173,12 +173,13 @@ def _progress(iterable: Any, total: int, enabled: bool) -> Any:
 
 
 def _similarity(entries: list[Entry], pack: Pack, out: Path) -> int:
-    from grader.batch.similarity import similarity_report, solution_text
+    from grader.batch.similarity import read_solutions, similarity_report, solution_text
 
-    sources = {e.student: solution_text(e.path, pack.submission_name) for e in entries}
+    sources, unreadable = read_solutions({e.student: e.path for e in entries},
+                                         pack.submission_name)
     template_file = pack.template_dir / pack.submission_name
     template = solution_text(template_file, pack.submission_name) if template_file.exists() \
         else ""
-    report = similarity_report(sources, template, jobs=2)
+    report = similarity_report(sources, template, unreadable=unreadable, jobs=2)
     report.write(out)
     return len(report.pairs)

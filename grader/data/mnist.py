@@ -19,7 +19,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
-import tempfile
 import urllib.request
 import zlib
 from collections.abc import Mapping
@@ -29,6 +28,8 @@ from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
+
+from grader.files import write_atomically
 
 __all__ = [
     "DATASETS",
@@ -271,22 +272,6 @@ def _describe_missing(missing: list[str]) -> str:
     return "missing " + ", ".join(f"{stem}[.gz]" for stem in missing)
 
 
-def _write_atomically(directory: Path, name: str, data: bytes) -> Path:
-    """Write via a temp file in the same directory, so a reader never sees a partial file."""
-    final = directory / name
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return final
-
-
 def _download_file(spec: DatasetSpec, directory: Path, stem: str, errors: list[str]) -> bool:
     """Try each mirror for ``stem.gz``; record every failure in ``errors``."""
     name = f"{stem}.gz"
@@ -302,7 +287,7 @@ def _download_file(spec: DatasetSpec, directory: Path, stem: str, errors: list[s
         if actual != expected:
             errors.append(f"{url}: sha256 mismatch (expected {expected}, got {actual})")
             continue
-        final = _write_atomically(directory, name, data)
+        final = write_atomically(directory / name, data)
         _DIGESTS[_stat_key(final)] = actual
         return True
     return False
