@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import dataclasses
 import json
 import sys
 from collections import Counter
@@ -23,7 +24,7 @@ from grader import __version__
 from grader.batch.grades import Graded, write_grades
 from grader.batch.pages import safe_name, write_feedback
 from grader.batch.roster import Entry, discover, open_export
-from grader.batch.task import HandInTooLarge, Task, options_dict, pack_files, run_task
+from grader.batch.task import HandInTooLarge, Task, pack_files, run_task
 from grader.packs import Pack
 from grader.results import failure_results, write_results
 from grader.runner import GradeOptions, pack_digest, submission_digest
@@ -114,7 +115,7 @@ def _task(entry: Entry, pack: Pack, grade_options: GradeOptions, stamp: dict) ->
     except (OSError, HandInTooLarge):
         files, is_folder = (), True  # graded as "nothing found", with that reason
     return Task(student=entry.student, assignment=pack.name, files=files, is_folder=is_folder,
-                options=options_dict(grade_options), pack_sha256=stamp["pack_sha256"])
+                options=dataclasses.asdict(grade_options), pack_sha256=stamp["pack_sha256"])
 
 
 def _results_path(out: Path, student: str) -> Path:

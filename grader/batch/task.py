@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -107,7 +107,3 @@ def _status(results: dict[str, Any]) -> str:
     if extra.get("stopped_at_time_limit"):
         return "timeout"
     return "ok"
-
-
-def options_dict(options: Any) -> dict[str, Any]:
-    return asdict(options)
