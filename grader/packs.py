@@ -34,6 +34,10 @@ class Pack:
     settings: dict[str, Any] = field(default_factory=dict)
     # marks of the tests graded later, in the staff's batch, not at submission time
     later_marks: tuple[str, ...] = ("gpu",)
+    # how the worker loads the hand-in: call_modules, import_aliases, sections
+    load_options: dict[str, Any] = field(default_factory=dict)
+    # requirements/<name>.txt files the grading environment needs beyond cpu.txt
+    extras: tuple[str, ...] = ()
 
 
 def packs_root() -> Path:
@@ -73,12 +77,46 @@ def load_pack(name: str) -> Pack:
         test_timeout_s=float(limits.get("test_timeout_s", 300)),
         limits=Limits(**worker_limits),
         settings=raw.get("settings", {}),
+        load_options=_load_options(meta, config_path),
+        extras=tuple(_string_list(meta.get("extras", []), f"{config_path}: [pack] extras",
+                                  what="requirement files")),
         later_marks=("gpu", *_string_list(raw.get("gradescope", {}).get("defer", []),
                                           f"{config_path}: [gradescope] defer")),
     )
 
 
-def _string_list(value: Any, where: str) -> list[str]:
+def _string_list(value: Any, where: str, what: str = "test marks") -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{where} must be a list of test marks, e.g. [\"slow\"]")
+        raise ValueError(f"{where} must be a list of {what}, e.g. [\"slow\"]")
     return [v for v in value if v != "gpu"]
+
+
+_LOAD_KEYS = ("call_modules", "import_aliases", "sections")
+
+
+def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
+    """The ``[pack]`` keys that change how the worker loads a hand-in, checked here so a
+    typo fails when the pack loads, not inside a worker.
+
+    - ``call_modules``: modules whose functions a kept top-level assignment may call
+      (``init_fun, predict = stax.serial(...)``), beyond the engine's pure-module list;
+    - ``import_aliases``: old module paths served by current modules (see
+      ``grader.worker.aliases``);
+    - ``sections``: where each part of a multi-problem notebook starts (see
+      ``grader.submission.sections``).
+    """
+    from grader.submission.sections import parse_rules
+
+    options = {key: meta[key] for key in _LOAD_KEYS if key in meta}
+    modules = options.get("call_modules", [])
+    if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
+        raise ValueError(f"{where}: [pack] call_modules must be a list of module names")
+    renames = options.get("import_aliases", {})
+    if not isinstance(renames, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in renames.items()):
+        raise ValueError(f"{where}: [pack] import_aliases must map module names to modules")
+    try:
+        parse_rules(options.get("sections"))
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    return options

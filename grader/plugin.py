@@ -173,7 +173,8 @@ class _SessionWorker:
             _emit(config, {"event": "load", "fatal": self.fatal})
         mode = config.getoption("load_mode") or pack.load_mode
         self.worker = Worker(submission, root, mode=mode, limits=pack.limits,
-                             landlock=not config.getoption("no_landlock"))
+                             landlock=not config.getoption("no_landlock"),
+                             load=pack.load_options)
 
     def ready(self) -> Worker:
         if self.fatal:

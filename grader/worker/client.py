@@ -65,13 +65,15 @@ class Worker:
 
     def __init__(self, submission: Path, root: Path, *, mode: str = "definitions",
                  limits: Limits | None = None, landlock: bool = True,
-                 sandbox: str | None = None) -> None:
+                 sandbox: str | None = None, load: dict | None = None) -> None:
         self.submission = Path(submission).resolve()
         self.root = Path(root).resolve()
         self.mode = mode
         self.limits = limits or Limits()
         self.landlock = landlock  # False: no file-system isolation at all (debugging)
         self.sandbox_mode = sandbox  # auto | bwrap | fallback | none; None: $GRADER_SANDBOX
+        # How to load: allowed call modules, import aliases, sections (a pack's [pack] keys)
+        self.load_options = dict(load or {})
         self.sandbox: Sandbox | None = None
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
@@ -112,7 +114,7 @@ class Worker:
             "path": str(self.submission), "root": str(self.root), "tmpdir": self.tmpdir,
             "grader_dir": str(_GRADER_DIR), "landlock": self.sandbox.kind != "none",
             "sandbox": self.sandbox.config(), "limits": dataclasses.asdict(self.limits),
-            "output_kb": self.limits.output_kb,
+            "output_kb": self.limits.output_kb, "load": self.load_options,
         }
         argv = self.sandbox.command(
             [sys.executable, "-I", "-c", _BOOT, str(_GRADER_DIR.parent), str(child.fileno()),

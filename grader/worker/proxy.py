@@ -54,6 +54,12 @@ class RemoteObject:
         self._worker.request("set", value, target=handle.id, name=name,
                              doing=f"setting `{handle.type_name}.{name}`")
 
+    def handle(self, name: str) -> Any:
+        """Attribute ``name`` as a handle (even a function), to pass to ``Student.engine``."""
+        handle: wire.Handle = self._handle
+        return self._worker.request("get", target=handle.id, name=name, as_handle=True,
+                                    doing=f"reading `{name}`")
+
     def has(self, name: str) -> bool:
         """Whether the remote object has attribute ``name`` (without raising)."""
         return bool(self._worker.request("has", target=self._handle.id, name=name))
@@ -92,6 +98,18 @@ class Student:
         if isinstance(value, Callable_):
             return RemoteCallable(self._worker, None, name, "")
         return value
+
+    def section(self, name: str) -> RemoteObject:
+        """One section's namespace (a pack that cuts the file in sections, see
+        ``grader.submission.sections``): its functions see that section's globals."""
+        handle = self._worker.request("section", name=name, doing=f"opening section {name}")
+        if not isinstance(handle, RemoteObject):
+            raise TypeError(f"section {name!r} came back as {type(handle).__name__}")
+        return handle
+
+    def sections(self) -> dict:
+        """Where each section starts and the names it defines (from the load report)."""
+        return dict((self._worker.load_report or {}).get("sections") or {})
 
     def engine(self, name: str, *args: Any, doing: str = "") -> Any:
         """Apply a registered engine function in the worker (e.g. ``describe_model``)."""

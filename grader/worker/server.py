@@ -6,7 +6,8 @@ switches to the uid the grader leased for it, loads a seccomp filter, captures o
 (where the kernel allows) locks itself into a Landlock domain; it tells the grader what held in
 its first message (``isolation``). Then it serves requests until the socket closes:
 
-``load``  read, filter and execute the submission's top-level statements
+``load``  read, filter and execute the submission's top-level statements (by sections)
+``section`` a handle to one section's namespace
 ``call``  call a module-level name or a method of a handle (``target``)
 ``get`` / ``set``  read or write an attribute; callables come back as ``{"callable": ...}``
 ``spy``   record the arguments of later calls of a method (train_loop inspection)
@@ -34,8 +35,11 @@ import types
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grader.submission import describe_skipped, prepare, read_source
-from grader.worker import wire
+from grader.submission.sections import parse_rules, split_sections
+from grader.worker import aliases, wire
 from grader.worker.limits import (
     DEV_WRITABLE,
     Limits,
@@ -52,6 +56,10 @@ MAX_SPY_RECORDS = 10_000
 # student code by name): they turn objects into data, e.g. an nn.Sequential into a layer list.
 ENGINE_CALLS = {
     "describe_model": ("grader.models.describe", "describe_model"),
+    "describe_signature": ("grader.submission.calls", "describe_signature"),
+    "top_level_calls": ("grader.submission.calls", "top_level_calls"),
+    "describe_stax": ("grader.models.stax_describe", "describe_stax"),
+    "describe_jax_optimizer": ("grader.models.stax_describe", "describe_jax_optimizer"),
 }
 
 
@@ -111,11 +119,14 @@ class Server:
         self.handle_ids: dict[int, int] = {}
         self.spies: dict[tuple[int, str], list] = {}
         self.module = types.ModuleType("solution")
+        self.sections: dict[str, types.ModuleType] = {}
         self.source = None
         self.output = BoundedWriter(int(config.get("output_kb", 64)) * 1024)
 
     # --- wire helpers -------------------------------------------------------------------
-    def register(self, obj: Any) -> wire.Handle:
+    def register(self, obj: Any) -> wire.Handle | np.ndarray:
+        if _is_jax_array(obj):  # results of JAX code travel as data, like numpy's
+            return np.asarray(obj)
         key = id(obj)
         if key not in self.handle_ids:
             self.handle_ids[key] = len(self.handles) + 1
@@ -161,18 +172,35 @@ class Server:
     # --- operations ---------------------------------------------------------------------
     def op_load(self, header: dict, _args: Any) -> tuple[Any, dict]:
         path = self.config["path"]
+        load = self.config.get("load") or {}
+        aliases.install(load.get("import_aliases") or {})
         self.source = read_source(Path(path))
-        prepared = prepare(self.source, header.get("mode", "definitions"))
+        prepared = prepare(self.source, header.get("mode", "definitions"),
+                           extra_modules=frozenset(load.get("call_modules") or ()))
         self.module.__file__ = path
         sys.modules["solution"] = self.module
         # A folder submission may import its own helper modules (`from utils import ...`).
         for folder in {str(Path(path).parent), self.config["root"]}:
             sys.path.insert(0, folder)
         errors = []
-        for stmt in prepared.statements:
-            error = self.run_statement(stmt)
-            if error:
-                errors.append(error)
+        sections = split_sections(prepared.statements, self.source.text.splitlines(),
+                                  prepared.module_aliases, parse_rules(load.get("sections")))
+        found = {}
+        for i, section in enumerate(sections):
+            if i:  # a later section starts from a copy of what the previous one left
+                previous, self.module = self.module, types.ModuleType("solution")
+                vars(self.module).update(vars(previous))
+                sys.modules["solution"] = self.module
+            self.sections[section.name] = self.module
+            for stmt in section.statements:
+                error = self.run_statement(stmt)
+                if error:
+                    errors.append(error)
+            found[section.name] = {
+                "line": section.start_line, "found_by": section.found_by,
+                "where": self.source.where(section.start_line) if section.start_line else "",
+                "names": sorted(n for n in vars(self.module) if not n.startswith("__")),
+            }
         names = sorted(n for n in vars(self.module) if not n.startswith("__"))
         report = {
             "display_name": self.source.display_name,
@@ -180,8 +208,16 @@ class Server:
             "skipped_note": describe_skipped(prepared, self.source) if prepared.skipped else "",
             "errors": errors,
             "names": names,
+            "sections": found if len(sections) > 1 else {},
         }
         return report, {}
+
+    def op_section(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        """A handle to one section's namespace (see ``grader.submission.sections``)."""
+        name = header["name"]
+        if name not in self.sections:
+            raise LookupError(f"the file has no section {name!r}")
+        return self.register(self.sections[name]), {}
 
     def run_statement(self, stmt: Any) -> str | None:
         """Execute one kept top-level statement; an error is reported, not fatal."""
@@ -217,6 +253,8 @@ class Server:
             value = getattr(obj, name)
         except AttributeError as exc:
             raise AttributeError(_missing_attribute(obj, name, exc)) from None
+        if header.get("as_handle"):  # to hand the object to an engine function
+            return self.register(value), {}
         if callable(value):
             return None, {"callable": type(value).__name__}
         return value, {}
@@ -277,6 +315,12 @@ class Server:
         else:
             message = _safe_str(exc)
         return {"type": type(exc).__name__, "message": message[:4000], "frames": frames[-8:]}
+
+
+def _is_jax_array(obj: Any) -> bool:
+    jax = sys.modules.get("jax")
+    array = getattr(jax, "Array", None) if jax is not None else None
+    return isinstance(array, type) and isinstance(obj, array)
 
 
 def _missing_attribute(obj: Any, name: str, exc: AttributeError) -> str:
