@@ -24,6 +24,7 @@ The model is trained in place (moved to the data's device) and global RNGs are r
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 import warnings
@@ -39,7 +40,7 @@ from torch import nn
 from grader.train.data import MnistTensors
 from grader.train.settings import TrainSettings
 
-__all__ = ["EVAL_BATCH", "Numerics", "TrainResult", "train_and_evaluate"]
+__all__ = ["EVAL_BATCH", "Numerics", "OptimizerFactory", "TrainResult", "train_and_evaluate"]
 
 EVAL_BATCH = 1000
 _WARMUP_STEPS = 3  # as in PyTorch's whole-network capture example
@@ -49,6 +50,7 @@ _SHAPE_KEEPING = (nn.Dropout, nn.Identity, nn.ReLU, nn.LeakyReLU, nn.ELU, nn.GEL
                   nn.Sigmoid, nn.Tanh)
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+OptimizerFactory = Callable[[Any], torch.optim.Optimizer]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ class TrainResult:
     determinism: dict[str, Any]
     lr_per_epoch: list[float] = field(default_factory=list)
     setup_seconds: float = 0.0  # warm-up and capture (graph mode)
+    train_accuracy: list[float] = field(default_factory=list)  # when asked for, per epoch
+    nonfinite_loss: bool = False  # some epoch's mean loss was NaN or infinite
 
 
 @dataclass
@@ -145,7 +149,7 @@ def _check_output(model: nn.Sequential, head: _Head, data: MnistTensors) -> None
 
 
 def _graph_blocker(model: nn.Module, settings: TrainSettings, device: torch.device,
-                   use_graph: bool | None) -> str | None:
+                   use_graph: bool | None, *, custom_optimizer: bool = False) -> str | None:
     """Why this run cannot be a CUDA graph, or None when capture may be tried."""
     if device.type != "cuda":
         if use_graph:
@@ -155,7 +159,7 @@ def _graph_blocker(model: nn.Module, settings: TrainSettings, device: torch.devi
         return "use_graph=False: eager by request"
     if not torch.cuda.is_available():
         return "CUDA is not available in this process"
-    if settings.optimizer == "SGD" and settings.step_size is not None:
+    if not custom_optimizer and settings.optimizer == "SGD" and settings.step_size is not None:
         return ("SGD reads a tensor learning rate on the host, so a learning-rate schedule "
                 "cannot change it inside a captured graph")
     for layer in model.modules():
@@ -227,8 +231,15 @@ def _provenance(settings: TrainSettings, device: torch.device) -> dict[str, Any]
 
 # --- optimizers -----------------------------------------------------------------------------
 def _make_optimizer(model: nn.Module, settings: TrainSettings, *, graph: bool,
-                    device: torch.device) -> torch.optim.Optimizer:
-    """The student's optimizer; for a graph, capturable and (with a schedule) a device lr."""
+                    device: torch.device,
+                    factory: OptimizerFactory | None = None) -> torch.optim.Optimizer:
+    """The student's optimizer; for a graph, capturable and (with a schedule) a device lr.
+
+    A ``factory`` (e.g. JAX's update rules, ``grader.train.jax_optimizers``) replaces the
+    torch optimizer named in ``settings``; it must be capturable itself.
+    """
+    if factory is not None:
+        return factory(model.parameters())
     cls = getattr(torch.optim, settings.optimizer)
     kwargs = dict(settings.optimizer_kwargs)
     lr: float | torch.Tensor = settings.lr
@@ -266,11 +277,12 @@ class _EagerRunner:
     """Ordinary PyTorch steps on batches gathered on the device."""
 
     def __init__(self, model: nn.Sequential, head: _Head, data: MnistTensors,
-                 settings: TrainSettings) -> None:
+                 settings: TrainSettings, factory: OptimizerFactory | None = None) -> None:
         self.model, self.head, self.data = model, head, data
         self.batch = settings.batch_size
         self.steps = len(data.x_train) // self.batch
-        self.optimizer = _make_optimizer(model, settings, graph=False, device=data.device)
+        self.optimizer = _make_optimizer(model, settings, graph=False, device=data.device,
+                                         factory=factory)
 
     def set_lr(self, lr: float) -> None:
         _set_lr(self.optimizer, lr)
@@ -298,7 +310,7 @@ class _GraphRunner:
     """
 
     def __init__(self, model: nn.Sequential, head: _Head, data: MnistTensors,
-                 settings: TrainSettings) -> None:
+                 settings: TrainSettings, factory: OptimizerFactory | None = None) -> None:
         device = data.device
         self.model, self.device = model, device
         self.steps = len(data.x_train) // settings.batch_size
@@ -306,7 +318,8 @@ class _GraphRunner:
         self.pos = torch.zeros(1, dtype=torch.long, device=device)
         self.loss_sum = torch.zeros((), device=device)
         rows = self.perm[: self.steps * settings.batch_size].view(self.steps, -1)
-        self.optimizer = _make_optimizer(model, settings, graph=True, device=device)
+        self.optimizer = _make_optimizer(model, settings, graph=True, device=device,
+                                         factory=factory)
 
         def step() -> None:
             idx = rows.index_select(0, self.pos).view(-1)
@@ -374,28 +387,34 @@ def _quiet_sync(device: torch.device) -> None:
         pass
 
 
-def _evaluate(model: nn.Sequential, head: _Head, data: MnistTensors) -> float:
-    """Accuracy of the full model in eval mode on the whole test set."""
+def _evaluate(model: nn.Sequential, head: _Head, data: MnistTensors,
+              split: str = "test") -> float:
+    """Accuracy of the full model in eval mode on a whole split (``test`` or ``train``)."""
+    x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
     model.eval()
     with torch.inference_mode():
         hits = [
-            (model(_inputs(data.x_test[i:i + EVAL_BATCH], head)).argmax(1)
-             == data.y_test[i:i + EVAL_BATCH]).sum()
-            for i in range(0, len(data.x_test), EVAL_BATCH)
+            (model(_inputs(x[i:i + EVAL_BATCH], head)).argmax(1) == y[i:i + EVAL_BATCH]).sum()
+            for i in range(0, len(x), EVAL_BATCH)
         ]
         correct = int(torch.stack(hits).sum().item())
     model.train()
-    return correct / len(data.x_test)
+    return correct / len(x)
 
 
 # --- entry point ----------------------------------------------------------------------------
 def train_and_evaluate(model: nn.Sequential, data: MnistTensors, settings: TrainSettings, *,
                        use_graph: bool | None = None,
-                       numerics: Numerics | None = None) -> TrainResult:
+                       numerics: Numerics | None = None,
+                       optimizer_factory: OptimizerFactory | None = None,
+                       track_train_accuracy: bool = False) -> TrainResult:
     """Train ``model`` with ``settings`` and return per-epoch test accuracy and loss.
 
     ``use_graph``: None tries a CUDA graph on CUDA and runs eagerly elsewhere; True asks for
     one (falling back to eager, with the reason in ``note``); False forces eager.
+    ``optimizer_factory`` replaces the torch optimizer ``settings`` names (its ``lr`` and
+    schedule are then ignored). ``track_train_accuracy`` also measures accuracy on the whole
+    training set after each epoch (over- and underfitting are read from it).
     """
     numerics = numerics or Numerics()
     device = data.device
@@ -410,36 +429,43 @@ def train_and_evaluate(model: nn.Sequential, data: MnistTensors, settings: Train
         order = torch.Generator(device=device)
         order.manual_seed(settings.seed)
         _check_output(model, head, data)
-        runner, mode, note = _make_runner(model, head, data, settings, use_graph)
+        runner, mode, note = _make_runner(model, head, data, settings, use_graph,
+                                          optimizer_factory)
         setup_seconds = time.perf_counter() - start
-        accuracy, losses, lrs = [], [], []
+        accuracy, losses, lrs, train_accuracy = [], [], [], []
         for epoch in range(settings.epochs):
-            lrs.append(settings.lr_at(epoch))
-            runner.set_lr(lrs[-1])
+            if optimizer_factory is None:  # a factory's optimizer keeps its own rates
+                lrs.append(settings.lr_at(epoch))
+                runner.set_lr(lrs[-1])
             perm = torch.randperm(len(data.x_train), generator=order, device=device)
             losses.append(runner.run_epoch(perm))
             accuracy.append(_evaluate(model, head, data))
+            if track_train_accuracy:
+                train_accuracy.append(_evaluate(model, head, data, "train"))
         model.zero_grad(set_to_none=True)  # drop grads that live in a graph's memory pool
         determinism = _provenance(settings, device)
     return TrainResult(
         test_accuracy=accuracy, train_loss=losses, best_accuracy=max(accuracy),
         final_accuracy=accuracy[-1], seconds=time.perf_counter() - start, device=str(device),
         mode=mode, note=note, determinism=determinism, lr_per_epoch=lrs,
-        setup_seconds=setup_seconds,
+        setup_seconds=setup_seconds, train_accuracy=train_accuracy,
+        nonfinite_loss=not all(math.isfinite(v) for v in losses),
     )
 
 
 def _make_runner(model: nn.Sequential, head: _Head, data: MnistTensors,
-                 settings: TrainSettings,
-                 use_graph: bool | None) -> tuple[_EagerRunner | _GraphRunner, str, str]:
+                 settings: TrainSettings, use_graph: bool | None,
+                 factory: OptimizerFactory | None = None,
+                 ) -> tuple[_EagerRunner | _GraphRunner, str, str]:
     """A graph runner when capture works, else eager with the reason."""
-    blocker = _graph_blocker(model, settings, data.device, use_graph)
+    blocker = _graph_blocker(model, settings, data.device, use_graph,
+                             custom_optimizer=factory is not None)
     if blocker is None:
         try:
-            return _GraphRunner(model, head, data, settings), "cuda-graph", ""
+            return _GraphRunner(model, head, data, settings, factory), "cuda-graph", ""
         except Exception as exc:  # any capture failure: train eagerly, say why
             model.zero_grad(set_to_none=True)
             torch.manual_seed(settings.seed)
             blocker = f"CUDA graph capture failed ({type(exc).__name__}: {exc})"
     note = f"{blocker}; trained eagerly" if blocker else ""
-    return _EagerRunner(model, head, data, settings), "eager", note
+    return _EagerRunner(model, head, data, settings, factory), "eager", note

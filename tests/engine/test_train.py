@@ -206,6 +206,23 @@ def test_result_fields_are_filled(data):
     assert result.determinism["cudnn_benchmark"] is False
 
 
+def test_an_optimizer_factory_replaces_the_named_optimizer(data):
+    """A factory (JAX's update rules use one) trains exactly like the optimizer it builds."""
+    chosen = settings(optimizer="SGD", lr=0.05, epochs=2)
+    named = train_and_evaluate(mlp(), data, chosen)
+    built = train_and_evaluate(mlp(), data, dataclasses.replace(chosen, lr=123.0),
+                               optimizer_factory=lambda p: torch.optim.SGD(p, lr=0.05))
+    assert built.train_loss == named.train_loss and built.test_accuracy == named.test_accuracy
+    assert named.train_accuracy == [] and not named.nonfinite_loss
+
+
+def test_training_accuracy_and_divergence_are_recorded(data):
+    result = train_and_evaluate(mlp(), data, settings(epochs=2), track_train_accuracy=True)
+    assert len(result.train_accuracy) == 2 and result.train_accuracy[-1] > 0.5
+    wild = train_and_evaluate(mlp(), data, settings(optimizer="SGD", lr=10.0, epochs=2))
+    assert wild.nonfinite_loss or wild.final_accuracy < 0.5
+
+
 def test_use_graph_on_cpu_falls_back_to_eager_with_a_note(data):
     result = train_and_evaluate(mlp(), data, settings(epochs=1), use_graph=True)
     assert result.mode == "eager"
@@ -308,7 +325,7 @@ def test_graph_runner_bookkeeping_matches_eager_on_cpu(data, monkeypatch, optimi
         return Replayed(self, step)
 
     make_optimizer = loop._make_optimizer
-    monkeypatch.setattr(loop, "_graph_blocker", lambda *args: None)
+    monkeypatch.setattr(loop, "_graph_blocker", lambda *args, **kwargs: None)
     monkeypatch.setattr(loop._GraphRunner, "_capture", capture)
     monkeypatch.setattr(loop, "_make_optimizer",  # capturable=True needs CUDA
                         lambda *a, graph, **k: make_optimizer(*a, graph=False, **k))
