@@ -134,6 +134,17 @@ def _tree(top: Path, prefix: str) -> Iterable[Entry]:
             yield Entry(name, path.read_bytes(), 0o755 if path.stat().st_mode & 0o111 else 0o644)
 
 
+def _requirements(folder: Path, extras: Sequence[str]) -> bytes:
+    """cpu.txt, then each extra the pack names (``[pack] extras``, e.g. ``jax``)."""
+    parts = [(folder / "cpu.txt").read_text(encoding="utf-8")]
+    for extra in extras:
+        path = folder / f"{extra}.txt"
+        if not path.is_file():
+            raise FileNotFoundError(f"the pack needs {path}, which does not exist")
+        parts.append(path.read_text(encoding="utf-8"))
+    return "".join(p if p.endswith("\n") else p + "\n" for p in parts).encode()
+
+
 def zip_entries(pack: Pack, datasets: Sequence[str] | None = None,
                 torch_index: str = TORCH_CPU_INDEX) -> list[Entry]:
     """Everything the zip holds, in its order: the two scripts first, then by name."""
@@ -152,7 +163,7 @@ def zip_entries(pack: Pack, datasets: Sequence[str] | None = None,
         Entry(CONFIG_NAME, rendered[CONFIG_NAME].encode()),
         Entry("pyproject.toml", (engine / "pyproject.toml").read_bytes()),
         Entry("README.md", (engine / "README.md").read_bytes()),
-        Entry("requirements.txt", (engine / "requirements" / "cpu.txt").read_bytes()),
+        Entry("requirements.txt", _requirements(engine / "requirements", pack.extras)),
         *_tree(engine / "grader", "grader"),
         *_tree(pack.tests_dir, f"tests/{pack.name}"),
     ]
