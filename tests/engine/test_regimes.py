@@ -96,10 +96,26 @@ def test_overfitting_needs_test_accuracy_to_fall_while_train_rises(name, curve):
 
 def test_messages_give_the_numbers():
     why = slow(BASELINE, BASELINE).why
-    assert "99.3 %" in why and "behind" in why
-    assert "93.9" not in why
+    assert "only 0.00 points behind" in why
+    assert "5.8 points on average" in slow(SLOW, BASELINE).why
     assert "falls" not in overfits(BASELINE).why or "fall" in overfits(BASELINE).why
     assert math.isclose(len(OVERFITTING.train), 50)
+
+
+# The grader's own runs (notebook MLP, batch 32, seed 0, CPU): learning rate 0.01 ends near
+# 0.1's final accuracy but is behind at every epoch; both saturate.
+OURS_BASELINE = Curve(
+    [0.9710, 0.9810, 0.9942, 0.9989, 0.9997, 1.0, 1.0, 1.0, 1.0, 1.0],
+    [0.9603, 0.9679, 0.9744, 0.9779, 0.9806, 0.9807, 0.9811, 0.9812, 0.9808, 0.9815])
+OURS_SLOW = Curve(
+    [0.9471, 0.9635, 0.9746, 0.9805, 0.9841, 0.9877, 0.9907, 0.9917, 0.9941, 0.9945],
+    [0.9370, 0.9510, 0.9580, 0.9619, 0.9652, 0.9674, 0.9684, 0.9692, 0.9712, 0.9718])
+
+
+def test_slow_is_about_the_whole_curve_not_the_end():
+    assert slow(OURS_SLOW, OURS_BASELINE), slow(OURS_SLOW, OURS_BASELINE).why
+    assert not slow(OURS_BASELINE, OURS_SLOW)
+    assert "ahead of the baseline at epoch 0" in slow(OURS_BASELINE, OURS_SLOW).why
 
 
 def test_a_curve_needs_matching_lengths():
