@@ -10,9 +10,10 @@ from grader.checks import as_array, assert_allclose
 
 from .common import batch, problem1, random_params, reference_predict
 
+# At least one hidden layer: with none, `predict` is only the notebook's given lines.
 DEPTHS = {
-    "no hidden layer": [20, 10],
     "one hidden layer": [20, 16, 10],
+    "one wide hidden layer": [784, 64, 10],
     "two hidden layers": [784, 32, 24, 10],
     "three hidden layers": [30, 12, 9, 7, 10],
 }
