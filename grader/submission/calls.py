@@ -52,7 +52,8 @@ def describe_signature(fn: Any) -> list[dict]:
 
 
 def top_level_calls(module: Any, name: str) -> list[dict]:
-    """Each top-level call of ``name(...)`` in the file, in order, with literal arguments.
+    """Each top-level call of ``name(...)`` (or ``anything.name(...)``) in the file, in
+    order, with literal arguments.
 
     An argument that is not a literal is given as ``{"expr": source text}``.
     """
@@ -68,7 +69,8 @@ def top_level_calls(module: Any, name: str) -> list[dict]:
     found = []
     for stmt in tree.body:
         for node in _calls_outside_functions(stmt):
-            if isinstance(node.func, ast.Name) and node.func.id == name:
+            called = _called(node.func)
+            if called == name or called.endswith("." + name):
                 found.append({
                     "line": node.lineno, "where": source.where(node.lineno),
                     "args": [_literal(a) for a in node.args],
@@ -87,6 +89,15 @@ def _calls_outside_functions(stmt: ast.stmt) -> list[ast.Call]:
             calls.append(node)
         stack.extend(ast.iter_child_nodes(node))
     return sorted(calls, key=lambda c: (c.lineno, c.col_offset))
+
+
+def _called(func: ast.expr) -> str:
+    """``serial`` or ``stax.serial``: the dotted name a call uses ("" for anything else)."""
+    parts: list[str] = []
+    while isinstance(func, ast.Attribute):
+        parts.insert(0, func.attr)
+        func = func.value
+    return ".".join([func.id, *parts]) if isinstance(func, ast.Name) else ""
 
 
 def _literal(node: ast.expr) -> Any:

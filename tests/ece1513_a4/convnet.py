@@ -9,7 +9,7 @@ from typing import Any
 from grader.feedback import fail
 from grader.worker.client import SubmissionError
 
-from .common import SETTINGS, problem2, problem2_start
+from .common import SETTINGS, problem1, problem2, problem2_start
 
 TRAIN_IMAGES = 60_000
 OPTIMIZER_NAMES = ("opt_update", "opt_init", "get_params")
@@ -43,6 +43,8 @@ def stax_model(student: Any) -> tuple[list[dict], list[tuple]]:
     if not p2.has(init):
         fail(f"Problem 2 defines no `{init}`: keep the notebook's "
              f"`{init}, {name} = stax.serial(...)`. {problem2_start(student)}.")
+    if _inherited(student, p2, name):
+        fail(_model_not_run(student, p2, name))
     try:
         spec = student.engine("describe_stax", p2.handle(name), p2.handle(init),
                               doing=f"reading the layers of Problem 2's `{name}`")
@@ -60,6 +62,34 @@ def stax_model(student: Any) -> tuple[list[dict], list[tuple]]:
              "end with 10 scores, one per class (the last `stax.Dense` must be "
              "`stax.Dense(10)`).")
     return spec, shapes
+
+
+def _inherited(student: Any, p2: Any, name: str) -> bool:
+    """Whether Problem 2's ``name`` is still Problem 1's (Problem 2 never rebound it)."""
+    p1 = problem1(student)
+    return p1.has(name) and p1.handle(name)._handle.id == p2.handle(name)._handle.id
+
+
+def _model_not_run(student: Any, p2: Any, name: str) -> str:
+    """Why Problem 2 has no model of its own: usually its ``stax.serial(...)`` assignment
+    calls a function of the notebook, so definitions-only loading could not run it."""
+    calls = student.engine("top_level_calls", p2, "serial", doing="finding `stax.serial`")
+    text = (f"Problem 2 never defines its own `{name}`: the grader still sees Problem 1's "
+            f"MLP `{name}` ({problem2_start(student)}).")
+    if not calls:
+        return text + f" Define `init_random_params, {name} = stax.serial(...)` in Problem 2."
+    last = calls[-1]
+    foreign = [a["expr"] for a in last["args"]
+               if isinstance(a, dict) and "(" in a.get("expr", "")
+               and not a["expr"].startswith("stax.")]
+    text += (f" Your `stax.serial(...)` at {last['where']} was not run when the grader "
+             "loaded your file: it runs definitions only, and a top-level statement may "
+             "call nothing but `stax` and `optimizers`.")
+    if foreign:
+        text += (" It calls " + ", ".join(f"`{f}`" for f in foreign[:3])
+                 + ", a function of your notebook: build the model from `stax` layers only "
+                   "(the grader can rebuild only those).")
+    return text
 
 
 def _integer(p2: Any, name: str, low: int, high: int) -> int:

@@ -73,6 +73,7 @@ def _params_and_batch(student, seed):
 
 def _rebuilt_outputs(spec, params, x):
     import torch
+
     from grader.models.stax import load_stax_params, rebuild_stax
 
     model = rebuild_stax(spec, (28, 28, 1), seed=0)

@@ -101,7 +101,8 @@ def _check(student, sizes, seed, diagnose):
                         rtol=2e-3, atol=2e-6,
                         context=f"one `update` with `learning_rate = {lr:g}` must move every "
                                 "parameter by learning_rate * (gradient of the mean "
-                                "cross-entropy)",
+                                "cross-entropy); it must read the global `learning_rate` "
+                                "each time, not a number written into `update`",
                         factors={"the batch size (8)": 8, "-1": -1})
 
 
