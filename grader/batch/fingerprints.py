@@ -18,6 +18,7 @@ import keyword
 import multiprocessing
 import re
 import sys
+import threading
 import tokenize
 from collections import defaultdict
 from collections.abc import Iterable
@@ -269,6 +270,12 @@ def pair_counts(postings: Iterable[list[int]], n: int) -> tuple[np.ndarray, np.n
     return unique, np.bincount(where, weights=np.concatenate(counts)).astype(np.int64)
 
 
+def _start_method() -> str:
+    """``fork``, unless this process runs other threads (JAX starts its own when imported,
+    as in a test session): a forked child could then inherit a held lock and hang."""
+    return "forkserver" if "jax" in sys.modules or threading.active_count() > 1 else "fork"
+
+
 def fingerprint_all(texts: list[str], k: int, window: int, jobs: int) -> list[Fingerprints]:
     """Tokenising is most of the time, and each file is independent: use ``jobs`` processes.
 
@@ -278,7 +285,8 @@ def fingerprint_all(texts: list[str], k: int, window: int, jobs: int) -> list[Fi
     work = partial(fingerprint, k=k, window=window)
     if jobs > 1 and len(texts) >= 2 * _CHUNK and sys.platform.startswith("linux"):
         try:
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(
+                    _start_method())) as pool:
                 return list(pool.map(work, texts, chunksize=_CHUNK))
         except (OSError, BrokenProcessPool):
             pass  # no processes to be had here: the same result, only slower
