@@ -259,8 +259,23 @@ def feedback() -> list[str]:
 @pytest.fixture
 def curves() -> list[dict]:
     """Training curves a test wants plotted in batch feedback: dicts with ``title``,
-    ``x_label``, ``y_label``, ``series`` (name -> list of floats) and optional ``threshold``."""
+    ``x_label``, ``y_label``, ``series`` (name -> list of floats) and optional ``threshold``;
+    ``x`` (values, default epochs 1, 2, ...), ``x_scale`` (``"log"``) and ``errors`` (name ->
+    error bars, e.g. the std over replicates) for plots that are not per-epoch curves."""
     return []
+
+
+@pytest.fixture(scope="session")
+def mnist_pixels_on_gpu() -> Any:
+    """MNIST on CUDA with pixels in [0, 1] and not standardized, as notebooks load it
+    (``x / 255``); skips, with the reason, where the data cannot be found."""
+    from grader.data import DatasetError
+    from grader.train import load_mnist_tensors
+
+    try:
+        return load_mnist_tensors("cuda", normalize=False)
+    except DatasetError as exc:
+        pytest.skip(f"not run: MNIST is not available where grading runs ({exc})")
 
 
 @pytest.fixture

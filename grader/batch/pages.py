@@ -92,9 +92,18 @@ def _curve_table(curve: dict) -> tuple[list[str], list[list[str]]]:
     rows = list(range(n))
     if n > MAX_ROWS:
         rows = sorted({round(i * (n - 1) / (MAX_ROWS - 1)) for i in range(MAX_ROWS)})
+    xs = _floats(curve.get("x") or [])
+    errors = {str(k): _floats(v) for k, v in (curve.get("errors") or {}).items()}
     header = [str(curve.get("x_label") or "epoch"), *series]
-    body = [[str(i + 1), *(_num(v[i]) if i < len(v) else "–" for v in series.values())]
-            for i in rows]
+
+    def cell(name: str, values: list[float], i: int) -> str:
+        if i >= len(values):
+            return "–"
+        spread = errors.get(name, [])
+        return _num(values[i]) + (f" ± {_num(spread[i])}" if i < len(spread) else "")
+
+    body = [[_num(xs[i]) if i < len(xs) else str(i + 1),
+             *(cell(name, v, i) for name, v in series.items())] for i in rows]
     return header, body
 
 
@@ -165,11 +174,17 @@ def _figure_png(curve: dict) -> bytes:
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     drawn = False
+    xs = _floats(curve.get("x") or [])  # default: epochs 1, 2, ...
+    errors = curve.get("errors") or {}
     for name, values in (curve.get("series") or {}).items():
         ys = _floats(values)
         if ys:
-            ax.plot(range(1, len(ys) + 1), ys, marker="." if len(ys) < 40 else None,
-                    label=str(name))
+            x = xs[:len(ys)] if len(xs) >= len(ys) else list(range(1, len(ys) + 1))
+            spread = _floats(errors.get(name) or [])
+            if len(spread) == len(ys):  # e.g. mean ± std over replicates
+                ax.errorbar(x, ys, yerr=spread, marker="o", capsize=3, label=str(name))
+            else:
+                ax.plot(x, ys, marker="." if len(ys) < 40 else None, label=str(name))
             drawn = True
     thr = curve.get("threshold")
     if isinstance(thr, (int, float)) and math.isfinite(thr):
@@ -182,7 +197,10 @@ def _figure_png(curve: dict) -> bytes:
     ax.set_title(str(curve.get("title", "")))
     ax.set_xlabel(str(curve.get("x_label") or "epoch"))
     ax.set_ylabel(str(curve.get("y_label") or ""))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+    if curve.get("x_scale") == "log" and xs and min(xs) > 0:
+        ax.set_xscale("log")
+    elif not xs:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     buf = io.BytesIO()

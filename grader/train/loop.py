@@ -40,7 +40,8 @@ from torch import nn
 from grader.train.data import MnistTensors
 from grader.train.settings import TrainSettings
 
-__all__ = ["EVAL_BATCH", "Numerics", "OptimizerFactory", "TrainResult", "train_and_evaluate"]
+__all__ = ["EVAL_BATCH", "LossFn", "Numerics", "OptimizerFactory", "TrainResult",
+           "train_and_evaluate"]
 
 EVAL_BATCH = 1000
 _WARMUP_STEPS = 3  # as in PyTorch's whole-network capture example
@@ -117,7 +118,19 @@ def _wants_flat_input(model: nn.Sequential) -> bool:
     return False
 
 
-def _split_head(model: nn.Sequential) -> _Head:
+def _split_head(model: nn.Sequential, loss_fn: LossFn | None = None,
+                penalty: Callable[[], torch.Tensor] | None = None) -> _Head:
+    """The body and loss training differentiates; ``loss_fn`` (on the full model's output)
+    replaces the automatic choice, and ``penalty`` (e.g. L2 terms of the weights) is added."""
+    head = _auto_head(model) if loss_fn is None else _Head(
+        body=model, loss=loss_fn, flat_input=_wants_flat_input(model))
+    if penalty is not None:
+        base = head.loss
+        head.loss = lambda out, y: base(out, y) + penalty()
+    return head
+
+
+def _auto_head(model: nn.Sequential) -> _Head:
     last = model[-1] if len(model) else None
     body: nn.Module = model
     loss: LossFn = F.cross_entropy
@@ -407,21 +420,26 @@ def train_and_evaluate(model: nn.Sequential, data: MnistTensors, settings: Train
                        use_graph: bool | None = None,
                        numerics: Numerics | None = None,
                        optimizer_factory: OptimizerFactory | None = None,
-                       track_train_accuracy: bool = False) -> TrainResult:
+                       track_train_accuracy: bool = False,
+                       loss_fn: LossFn | None = None,
+                       penalty: Callable[[], torch.Tensor] | None = None) -> TrainResult:
     """Train ``model`` with ``settings`` and return per-epoch test accuracy and loss.
 
     ``use_graph``: None tries a CUDA graph on CUDA and runs eagerly elsewhere; True asks for
     one (falling back to eager, with the reason in ``note``); False forces eager.
     ``optimizer_factory`` replaces the torch optimizer ``settings`` names (its ``lr`` and
     schedule are then ignored). ``track_train_accuracy`` also measures accuracy on the whole
-    training set after each epoch (over- and underfitting are read from it).
+    training set after each epoch (over- and underfitting are read from it). ``loss_fn``
+    (output, labels) replaces the cross-entropy chosen from the model's last layer, for
+    frameworks whose loss is set apart from the model (Keras's ``compile``); ``penalty()``
+    is added to every step's loss (Keras's weight regularizers).
     """
     numerics = numerics or Numerics()
     device = data.device
     if len(data.x_train) < settings.batch_size:
         raise ValueError(f"{len(data.x_train)} training images are fewer than one batch "
                          f"of {settings.batch_size}")
-    head = _split_head(model)
+    head = _split_head(model, loss_fn, penalty)
     start = time.perf_counter()
     model.to(device)
     with _numerics(numerics):

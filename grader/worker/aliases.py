@@ -9,7 +9,9 @@ code runs, so the old spelling imports the new module instead of failing the who
 A target is ``"package.module"`` (the alias *is* that module) or ``"package.module:attr"``
 (the alias is a small module that exposes ``attr`` under the alias's last name and forwards
 every other attribute to it): ``from jax.config import config`` needs the latter, because
-``jax.config`` is now an object, not a module.
+``jax.config`` is now an object, not a module. An alias ending in ``.*`` covers a whole
+tree: ``"tensorflow.keras.*" = "keras.*"`` serves ``tensorflow.keras.layers`` as
+``keras.layers``, and so on for every submodule.
 """
 
 from __future__ import annotations
@@ -56,11 +58,21 @@ class AliasFinder(importlib.abc.MetaPathFinder):
     """Finds only the aliased names; everything else is left to the normal finders."""
 
     def __init__(self, aliases: Mapping[str, str]) -> None:
-        self.aliases = dict(aliases)
+        self.aliases = {k: v for k, v in aliases.items() if not k.endswith(".*")}
+        self.trees = {k[:-2]: v[:-2] if v.endswith(".*") else v
+                      for k, v in aliases.items() if k.endswith(".*")}
+
+    def _target(self, fullname: str) -> str | None:
+        if fullname in self.aliases:
+            return self.aliases[fullname]
+        for prefix, target in self.trees.items():
+            if fullname == prefix or fullname.startswith(prefix + "."):
+                return target + fullname[len(prefix):]
+        return None
 
     def find_spec(self, fullname: str, path: Sequence[str] | None = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        wanted = self.aliases.get(fullname)
+        wanted = self._target(fullname)
         if wanted is None or _importable(fullname, self):
             return None
         return importlib.machinery.ModuleSpec(fullname, _AliasLoader(fullname, wanted))

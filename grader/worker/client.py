@@ -151,6 +151,8 @@ class Worker:
             "TMPDIR": self.tmpdir, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
             "MPLBACKEND": "Agg", "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
             "MKL_NUM_THREADS": threads, "TQDM_DISABLE": "1",
+            # Keras code runs on Keras 3's PyTorch backend: TensorFlow is never installed.
+            "KERAS_BACKEND": "torch",
         }
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:

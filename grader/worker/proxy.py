@@ -111,9 +111,9 @@ class Student:
         """Where each section starts and the names it defines (from the load report)."""
         return dict((self._worker.load_report or {}).get("sections") or {})
 
-    def engine(self, name: str, *args: Any, doing: str = "") -> Any:
+    def engine(self, name: str, *args: Any, doing: str = "", **kwargs: Any) -> Any:
         """Apply a registered engine function in the worker (e.g. ``describe_model``)."""
-        return self._worker.request("engine", [list(args), {}], name=name,
+        return self._worker.request("engine", [list(args), kwargs], name=name,
                                     doing=doing or f"applying `{name}`")
 
     def output(self) -> tuple[str, int]:

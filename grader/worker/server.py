@@ -60,6 +60,7 @@ ENGINE_CALLS = {
     "top_level_calls": ("grader.submission.calls", "top_level_calls"),
     "describe_stax": ("grader.models.stax_describe", "describe_stax"),
     "describe_jax_optimizer": ("grader.models.stax_describe", "describe_jax_optimizer"),
+    "describe_keras": ("grader.models.keras_describe", "describe_keras"),
 }
 
 

@@ -5,17 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from grader.data import DatasetError
-from grader.train import load_mnist_tensors
-
 
 @pytest.fixture(scope="session")
-def mnist_on_gpu():
+def mnist_on_gpu(mnist_pixels_on_gpu):
     """Pixels in [0, 1], not standardized: the notebook divides by 255 and nothing else."""
-    try:
-        return load_mnist_tensors("cuda", normalize=False)
-    except DatasetError as exc:
-        pytest.skip(f"not run: MNIST is not available where grading runs ({exc})")
+    return mnist_pixels_on_gpu
 
 
 @pytest.fixture(scope="session")

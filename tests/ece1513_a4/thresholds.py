@@ -5,11 +5,11 @@ report, so the feedback gives the same numbers."""
 from __future__ import annotations
 
 import dataclasses
-import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from grader.train import MnistTensors, TrainResult
+from grader.train import MnistTensors
+from grader.train.runs import Runs
 
 from .common import SETTINGS
 from .convnet import Convnet
@@ -17,20 +17,7 @@ from .training import curve_dict, train_convnet, with_outliers
 
 
 @dataclass
-class ConvnetRuns:
-    runs: list[TrainResult]
-
-    @property
-    def finals(self) -> list[float]:
-        return [r.final_accuracy for r in self.runs]
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.finals)
-
-    @property
-    def std(self) -> float:
-        return statistics.pstdev(self.finals) if len(self.finals) > 1 else 0.0
+class ConvnetRuns(Runs):
 
     def curves(self) -> list[dict]:
         return [curve_dict(f"2.2 convnet, run {i}", r, threshold=SETTINGS["convnet"]["threshold"])

@@ -1,0 +1,63 @@
+"""Problem 2.1: the report's layer, neuron and parameter counts for the notebook's network,
+checked against the model ``build_model()`` returns, rebuilt here from its layers."""
+
+from __future__ import annotations
+
+import pytest
+
+from grader.feedback import fail
+
+from .answers import declared, whole, whole_list
+from .common import SETTINGS, check_fidelity, probe_images, student_model
+
+ANSWERS = SETTINGS["answers"]
+
+
+def _notebook(student):
+    model = student_model(student, "notebook", probe=probe_images())
+    check_fidelity(model)
+    return model
+
+
+@pytest.mark.graded(points=1, function=ANSWERS["neurons"],
+                    name="2.1: the number of layers and the neurons in each")
+def test_layers_and_neurons(student):
+    """`LAYERS` and `NEURONS` describe the notebook's network"""
+    model = _notebook(student)
+    units = [layer.args["units"] for layer in model.spec.of_kind("Dense")]
+    inputs = model.spec.input_shape[0] if len(model.spec.input_shape) == 1 else 784
+    layers = whole(declared(student, ANSWERS["layers"], "2.1: how many layers"),
+                   ANSWERS["layers"])
+    neurons = whole_list(declared(student, ANSWERS["neurons"], "2.1: neurons per layer"),
+                         ANSWERS["neurons"])
+    accepted = (units, [inputs, *units])
+    if neurons not in accepted:
+        fail(f"`{ANSWERS['neurons']}` = {neurons}, but the notebook's network "
+             f"(`build_model()`) has layers of {units} neurons ({accepted[1]} counting the "
+             f"{inputs} inputs as a layer).\n\n" + model.summary())
+    if layers != len(neurons):
+        fail(f"`{ANSWERS['layers']}` = {layers}, but your `{ANSWERS['neurons']}` lists "
+             f"{len(neurons)} layers: count the same layers in both (the "
+             f"{'input, ' if len(neurons) > len(units) else ''}hidden and output layers).")
+
+
+@pytest.mark.graded(points=1, function=ANSWERS["parameters"],
+                    name="2.1: the total number of parameters")
+def test_total_parameters(student):
+    """`PARAMETERS` is the network's number of weights and biases"""
+    model = _notebook(student)
+    reported = whole(declared(student, ANSWERS["parameters"], "2.1: total parameters"),
+                     ANSWERS["parameters"])
+    total = model.spec.parameters
+    if reported == total:
+        return
+    biases = sum(layer.args["units"] for layer in model.spec.of_kind("Dense")
+                 if layer.args["use_bias"])
+    hint = ""
+    if reported == total - biases:
+        hint = f" That is the count without the {biases} biases: each neuron has one."
+    elif reported in (total + 784, total + 784 * 2):
+        hint = " The inputs are not parameters."
+    fail(f"`{ANSWERS['parameters']}` = {reported:,}, but the network has {total:,} "
+         f"parameters.{hint} Per layer: weights (inputs × neurons) plus one bias per "
+         f"neuron.\n\n" + model.summary())

@@ -1,0 +1,116 @@
+"""Training the student's Keras models on the trusted side: one run, the CNN's pass rule,
+and Problem 2.4's weight-decay sweep (factors x replicates), with its table and plot."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from grader.models.keras_rebuild import rebuild_keras
+from grader.train import TrainResult, TrainSettings, train_and_evaluate
+from grader.train.runs import Runs
+
+from .common import SETTINGS, StudentModel
+
+
+def train_keras(model: StudentModel, data: Any, *, epochs: int, batch_size: int, seed: int,
+                use_graph: bool | None = None) -> TrainResult:
+    """Rebuild (Keras's initializers, drawn from ``seed``) and train as ``compile`` says: its
+    loss, its optimizer and the regularizers' loss terms; test accuracy after each epoch."""
+    compiled = model.training()
+    rebuilt = rebuild_keras(model.spec, seed=seed)
+    settings = TrainSettings(optimizer=compiled.optimizer,
+                             lr=float(compiled.optimizer_kwargs.get("lr", 1e-3)),
+                             optimizer_kwargs={}, epochs=epochs, batch_size=batch_size,
+                             seed=seed)
+    return train_and_evaluate(
+        rebuilt.model, data, settings, use_graph=use_graph,
+        optimizer_factory=compiled.optimizer_factory(),
+        loss_fn=compiled.loss_fn(rebuilt.model),
+        penalty=rebuilt.penalty if rebuilt.regularized else None)
+
+
+# --- Problem 3.1: the CNN's pass rule --------------------------------------------------------
+def train_cnn(model: StudentModel, data: Any, *, epochs: int, batch_size: int,
+              seeds: list[int] | None = None) -> tuple[bool, list[TrainResult]]:
+    """Up to 3 seeded runs; the first whose best epoch reaches the threshold passes."""
+    threshold = SETTINGS["cnn"]["threshold"]
+    results = []
+    for seed in seeds if seeds is not None else SETTINGS["cnn"]["seeds"]:
+        results.append(train_keras(model, data, epochs=epochs, batch_size=batch_size,
+                                   seed=seed))
+        if results[-1].best_accuracy >= threshold:
+            return True, results
+    return False, results
+
+
+def describe_cnn_runs(model: StudentModel, results: list[TrainResult], epochs: int,
+                      batch_size: int) -> str:
+    threshold = SETTINGS["cnn"]["threshold"]
+    lines = [f"Threshold: best validation accuracy ≥ {threshold:.1%} in at least one of up to "
+             f"{len(SETTINGS['cnn']['seeds'])} seeded runs; {epochs} epochs, batch size "
+             f"{batch_size}, {model.training().describe()}.", ""]
+    for i, r in enumerate(results, 1):
+        curve = ", ".join(f"{a:.2%}" for a in r.test_accuracy)
+        lines.append(f"- run {i} (seed {r.determinism.get('seed', '?')}): best "
+                     f"**{r.best_accuracy:.2%}**; per epoch: {curve}")
+    last = results[-1]
+    lines += ["", f"Trained by the grader on {last.device} ({last.mode}"
+              + (f"; {last.note}" if last.note else "") + f"), {last.seconds:.1f} s per run.",
+              "", "Your model, as rebuilt:", "", model.summary()]
+    return "\n".join(lines)
+
+
+# --- Problem 2.4: the sweep ------------------------------------------------------------------
+@dataclass
+class FactorRuns(Runs):
+    factor: float = 0.0
+
+
+def run_sweep(models: dict[float, StudentModel], data: Any, *, epochs: int, batch_size: int,
+              replicates: int, use_graph: bool | None = None) -> list[FactorRuns]:
+    """Every factor's model trained ``replicates`` times (seeds 0, 1, ...: the same seeds
+    for every factor, so factors are compared on the same initializations and orders)."""
+    out = []
+    for factor, model in models.items():
+        runs = FactorRuns(factor=factor)
+        for seed in range(replicates):
+            runs.runs.append(train_keras(model, data, epochs=epochs, batch_size=batch_size,
+                                         seed=seed, use_graph=use_graph))
+        out.append(runs)
+    return out
+
+
+def _close(reported: float, measured: float, tolerance: float) -> bool:
+    return math.isfinite(reported) and abs(reported - measured) <= tolerance + 1e-12
+
+
+def sweep_table(sweep: list[FactorRuns], reported: dict[float, tuple[float, float]],
+                tolerance: float) -> tuple[str, list[float]]:
+    """Markdown table (grader's mean ± std next to the report's) and the factors whose
+    reported mean is not reproduced within ``tolerance``."""
+    lines = ["| factor | grader: final validation accuracy (mean ± std) | your report | "
+             "reproduced |", "|---|---|---|---|"]
+    failed = []
+    for f in sweep:
+        mean, std = reported[f.factor]
+        ok = _close(mean, f.mean, tolerance)
+        failed += [] if ok else [f.factor]
+        lines.append(f"| {f.factor:g} | {f.mean:.2%} ± {f.std:.2%} | {mean:.2%} ± {std:.2%} | "
+                     f"{'yes' if ok else '**no**'} |")
+    best = max(sweep, key=lambda f: f.mean)
+    hinton = SETTINGS["weight_decay"]["hinton"]
+    lines += ["", f"Best factor: {best.factor:g}, {best.mean:.2%} ± {best.std:.2%}; Hinton's "
+                  f"{hinton:.2%} is {100 * (hinton - best.mean):+.2f} points from it."]
+    return "\n".join(lines), failed
+
+
+def sweep_plot(sweep: list[FactorRuns]) -> dict:
+    """The handout's figure: final validation accuracy against the factor, with std bars."""
+    return {"title": "2.4: final validation accuracy by L2 factor (grader's replicates)",
+            "x_label": "regularization factor", "y_label": "validation accuracy",
+            "x": [f.factor for f in sweep], "x_scale": "log",
+            "series": {"mean of replicates": [f.mean for f in sweep]},
+            "errors": {"mean of replicates": [f.std for f in sweep]},
+            "threshold": SETTINGS["weight_decay"]["hinton"]}
