@@ -102,7 +102,10 @@ class Layer:
     parameters: int  # as Keras counts them: trainable and non-trainable
 
     def describe(self) -> str:
-        shown = {k: v for k, v in self.args.items() if k not in ("kernel_init", "bias_init")}
+        shown = {k: v for k, v in self.args.items()
+                 if k not in ("kernel_init", "bias_init", "trainable", "pads")}
+        if not self.args.get("trainable", True):
+            shown["trainable"] = False
         body = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v not in (None, False))
         return f"{self.kind}({body})"
 

@@ -28,15 +28,42 @@ def executing_eagerly() -> bool:
     return True
 
 
+def _placeholder(name: str) -> type:
+    """A class nothing is an instance of: Keras's ``isinstance(x, tf.Tensor)`` checks say no,
+    and constructing one says the API is TensorFlow-only."""
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise _only(name)
+
+    return type(name.rpartition(".")[2], (), {"__init__": refuse, "__module__": __name__})
+
+
+Tensor, TensorShape, TensorSpec = (_placeholder(f"tf.{n}") for n in
+                                   ("Tensor", "TensorShape", "TensorSpec"))
+SparseTensor, RaggedTensor, Variable, DType = (_placeholder(f"tf.{n}") for n in
+                                               ("SparseTensor", "RaggedTensor", "Variable",
+                                                "DType"))
+data = types.SimpleNamespace(Dataset=_placeholder("tf.data.Dataset"))
+
+
 def _keep_keras_off_tensorflow_paths() -> None:
-    """Keras checks whether TensorFlow imports before taking its TensorFlow code paths
-    (``isinstance(x, tf.TensorShape)`` and the like); this module would say yes."""
+    """Keras asks whether TensorFlow imports before taking its TensorFlow code paths; with
+    this module aliased the answer would be yes. Its lazy ``tensorflow`` handle is made to
+    answer no from now on (the placeholders above cover the one question being asked while
+    this module imports)."""
     try:
         from keras.src.utils import module_utils
+    except ImportError:  # another Keras layout: nothing to switch off
+        return
+    lazy = getattr(module_utils, "tensorflow", None)
+    base = getattr(module_utils, "LazyModule", None)
+    if lazy is None or base is None or not isinstance(lazy, base):
+        return
 
-        module_utils.tensorflow._available = False
-    except (ImportError, AttributeError):  # another Keras layout: nothing to switch off
-        pass
+    class NeverAvailable(type(lazy)):
+        available = property(lambda self: False)
+
+    lazy.__class__ = NeverAvailable
 
 
 _keep_keras_off_tensorflow_paths()

@@ -23,6 +23,8 @@ def declared(student: Any, key: str, what: str) -> Any:
 
 def whole(value: Any, name: str) -> int:
     """A whole number (``3`` or ``3.0``), not a bool or a string."""
+    if value is None:
+        fail(f"`{name}` is not filled in yet (it is `None`).")
     if isinstance(value, bool) or not isinstance(value, int | float) or (
             isinstance(value, float) and (not math.isfinite(value) or value != int(value))):
         fail(f"`{name}` must be a whole number, not `{value!r:.60}`.")
@@ -42,6 +44,9 @@ def sweep_results(student: Any) -> dict[float, tuple[float, float]]:
     name = wd["results"]
     raw = declared(student, name, "2.4's factors and your mean ± std final validation "
                                   "accuracy for each")
+    if raw is None:
+        fail(f"`{name}` is not filled in yet (it is `None`): give `{{factor: (mean, std), "
+             "...}` for your 5 factors.")
     if not isinstance(raw, dict):
         fail(f"`{name}` must be a dict `{{factor: (mean, std), ...}}`, not "
              f"`{type(raw).__name__}`.")

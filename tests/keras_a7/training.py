@@ -9,6 +9,7 @@ from typing import Any
 
 from grader.models.keras_rebuild import rebuild_keras
 from grader.train import TrainResult, TrainSettings, train_and_evaluate
+from grader.train.replicas import supports, train_replicas
 from grader.train.runs import Runs
 
 from .common import SETTINGS, StudentModel
@@ -68,17 +69,39 @@ class FactorRuns(Runs):
     factor: float = 0.0
 
 
+def train_replicates(model: StudentModel, data: Any, *, epochs: int, batch_size: int,
+                     seeds: list[int]) -> list[TrainResult]:
+    """The runs of ``seeds`` trained at once (``grader.train.replicas``): each is the run
+    :func:`train_keras` gives for its seed. One by one where the model cannot be batched."""
+    compiled = model.training()
+    rebuilt = [rebuild_keras(model.spec, seed=seed) for seed in seeds]
+    if supports(rebuilt[0].model, compiled.optimizer):
+        return [train_keras(model, data, epochs=epochs, batch_size=batch_size, seed=seed)
+                for seed in seeds]
+    names = {id(t): n for n, t in rebuilt[0].model.named_parameters()}
+    penalty = [(names[id(t)], l1, l2) for t, l1, l2 in rebuilt[0].regularized]
+    settings = [TrainSettings(optimizer=compiled.optimizer, lr=0.0, optimizer_kwargs={},
+                              epochs=epochs, batch_size=batch_size, seed=seed) for seed in seeds]
+    return train_replicas([r.model for r in rebuilt], data, settings,
+                          optimizer_factory=compiled.optimizer_factory(),
+                          loss_fn=compiled.loss_fn(rebuilt[0].model), penalty=penalty)
+
+
 def run_sweep(models: dict[float, StudentModel], data: Any, *, epochs: int, batch_size: int,
-              replicates: int, use_graph: bool | None = None) -> list[FactorRuns]:
+              replicates: int, concurrent: bool = True) -> list[FactorRuns]:
     """Every factor's model trained ``replicates`` times (seeds 0, 1, ...: the same seeds
-    for every factor, so factors are compared on the same initializations and orders)."""
+    for every factor, so factors are compared on the same initializations and orders); a
+    factor's replicates train together unless ``concurrent`` is False."""
     out = []
+    seeds = list(range(replicates))
     for factor, model in models.items():
-        runs = FactorRuns(factor=factor)
-        for seed in range(replicates):
-            runs.runs.append(train_keras(model, data, epochs=epochs, batch_size=batch_size,
-                                         seed=seed, use_graph=use_graph))
-        out.append(runs)
+        if concurrent:
+            runs = train_replicates(model, data, epochs=epochs, batch_size=batch_size,
+                                    seeds=seeds)
+        else:
+            runs = [train_keras(model, data, epochs=epochs, batch_size=batch_size, seed=seed)
+                    for seed in seeds]
+        out.append(FactorRuns(runs=runs, factor=factor))
     return out
 
 

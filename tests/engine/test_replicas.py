@@ -1,0 +1,73 @@
+"""Replicates trained together (stacked weights, vmap) are the runs the loop would train one
+by one with the same seeds: same initial weights, same epoch orders, same losses and curves."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from grader.train import TrainSettings, train_and_evaluate
+from grader.train.replicas import supports, train_replicas
+
+
+def _mlp(seed: int, softmax: bool = True) -> nn.Sequential:
+    torch.manual_seed(100 + seed)
+    layers = [nn.Flatten(), nn.Linear(784, 64), nn.ReLU(), nn.Linear(64, 10)]
+    return nn.Sequential(*layers, *([nn.Softmax(dim=1)] if softmax else []))
+
+
+def _sgd(params):
+    return torch.optim.SGD(params, lr=0.1, momentum=0.9)
+
+
+def _adam(params):
+    return torch.optim.Adam(params, lr=1e-3)
+
+
+@pytest.mark.parametrize("factory, l2", [(_sgd, 0.0), (_adam, 1e-3)])
+def test_replicates_equal_separate_runs(mnist_pixels_subset, factory, l2):
+    data = mnist_pixels_subset
+    seeds = [0, 1, 2]
+    settings = [TrainSettings("SGD", 0.1, {}, epochs=2, batch_size=100, seed=s) for s in seeds]
+    separate, together = [], [_mlp(s) for s in seeds]
+    for s, st in zip(seeds, settings, strict=True):
+        model = _mlp(s)
+        penalty = (lambda m=model: l2 * m[1].weight.square().sum()) if l2 else None
+        separate.append((train_and_evaluate(model, data, st, optimizer_factory=factory,
+                                            penalty=penalty), model))
+    results = train_replicas(together, data, settings, optimizer_factory=factory,
+                             penalty=[("1.weight", 0.0, l2)] if l2 else ())
+    for (alone, model), batched, trained in zip(separate, results, together, strict=True):
+        assert batched.test_accuracy == pytest.approx(alone.test_accuracy, abs=2e-3)
+        assert batched.train_loss == pytest.approx(alone.train_loss, rel=1e-4)
+        torch.testing.assert_close(trained[3].weight, model[3].weight, rtol=1e-4, atol=1e-5)
+    assert results[0].mode == "replicates (3 at once)"
+
+
+def test_custom_loss_and_logits(mnist_pixels_subset):
+    data = mnist_pixels_subset
+    """A loss on the full output (no softmax split) works batched too."""
+    def loss(out, y):
+        return nn.functional.cross_entropy(out, y) * 2
+    models = [_mlp(s, softmax=False) for s in (0, 1)]
+    copies = [copy.deepcopy(m) for m in models]
+    settings = [TrainSettings("SGD", 0.1, {}, epochs=1, batch_size=128, seed=s) for s in (0, 1)]
+    batched = train_replicas(models, data, settings, optimizer_factory=_sgd, loss_fn=loss)
+    alone = [train_and_evaluate(m, data, st, optimizer_factory=_sgd, loss_fn=loss)
+             for m, st in zip(copies, settings, strict=True)]
+    for b, a in zip(batched, alone, strict=True):
+        assert b.train_loss == pytest.approx(a.train_loss, rel=1e-4)
+
+
+def test_what_cannot_be_batched_is_named():
+    assert supports(_mlp(0), "SGD") == ""
+    assert "buffers" in supports(nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4)), "SGD")
+    assert "each weight" in supports(_mlp(0), "LBFGS")
+    with pytest.raises(ValueError, match="share"):
+        train_replicas([_mlp(0), _mlp(1)], None, [
+            TrainSettings("SGD", 0.1, {}, epochs=1, batch_size=10, seed=0),
+            TrainSettings("SGD", 0.1, {}, epochs=2, batch_size=10, seed=1)],
+            optimizer_factory=_sgd)
