@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=SETTINGS["weight_decay"]["epochs"])
     parser.add_argument("--replicates", type=int, default=SETTINGS["weight_decay"]["replicates"])
     parser.add_argument("--subset", type=int, default=None, help="first N images (smoke)")
+    parser.add_argument("--factors", type=float, nargs="+", default=None,
+                        help="only these of the submission's factors")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     parser.add_argument("--naive", action="store_true",
                         help="also run the sweep one replicate after another")
@@ -51,7 +53,8 @@ def main() -> None:
     try:
         student = Student(worker)
         reported = getattr(student, SETTINGS["weight_decay"]["results"])
-        factors = sorted(float(f) for f in reported)
+        factors = sorted(float(f) for f in reported
+                         if args.factors is None or float(f) in args.factors)
         models = {f: student_model(student, "weight_decay", f) for f in factors}
     finally:
         worker.stop()
@@ -71,7 +74,8 @@ def main() -> None:
     for f in sweep:
         emit({"factor": f.factor, "finals": f.finals, "mean": f.mean, "std": f.std,
               "seconds": [r.seconds for r in f.runs], "mode": f.runs[0].mode})
-    table, failed = sweep_table(sweep, {float(k): tuple(v) for k, v in reported.items()},
+    table, failed = sweep_table(sweep, {float(k): tuple(v) for k, v in reported.items()
+                                        if float(k) in factors},
                                 SETTINGS["weight_decay"]["tolerance"])
     print(table)
     runs = len(sweep) * args.replicates

@@ -91,7 +91,7 @@ def _string_list(value: Any, where: str, what: str = "test marks") -> list[str]:
     return [v for v in value if v != "gpu"]
 
 
-_LOAD_KEYS = ("call_modules", "import_aliases", "sections")
+_LOAD_KEYS = ("call_modules", "import_aliases", "sections", "preload")
 
 
 def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
@@ -103,7 +103,9 @@ def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
     - ``import_aliases``: old module paths served by current modules (see
       ``grader.worker.aliases``);
     - ``sections``: where each part of a multi-problem notebook starts (see
-      ``grader.submission.sections``).
+      ``grader.submission.sections``);
+    - ``preload``: engine modules the worker imports before the hand-in (e.g.
+      ``grader.worker.keras_compat``, which accepts Keras 2 spellings).
     """
     from grader.submission.sections import parse_rules
 
@@ -111,6 +113,10 @@ def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
     modules = options.get("call_modules", [])
     if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
         raise ValueError(f"{where}: [pack] call_modules must be a list of module names")
+    preload = options.get("preload", [])
+    if not isinstance(preload, list) or not all(
+            isinstance(m, str) and m.startswith("grader.") for m in preload):
+        raise ValueError(f"{where}: [pack] preload must be a list of the grader's modules")
     renames = options.get("import_aliases", {})
     if not isinstance(renames, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in renames.items()):

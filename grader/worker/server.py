@@ -175,6 +175,8 @@ class Server:
         path = self.config["path"]
         load = self.config.get("load") or {}
         aliases.install(load.get("import_aliases") or {})
+        for name in load.get("preload") or ():  # engine modules only (checked in packs.py)
+            importlib.import_module(name)
         self.source = read_source(Path(path))
         prepared = prepare(self.source, header.get("mode", "definitions"),
                            extra_modules=frozenset(load.get("call_modules") or ()))

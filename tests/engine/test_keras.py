@@ -314,3 +314,11 @@ def test_tensorflow_only_apis_say_so(tensorflow_aliases):
     with pytest.raises(AttributeError, match="TensorFlow-only"):
         tf.nn.relu  # noqa: B018
     tf.random.set_seed(0)  # has a Keras equivalent
+
+
+def test_keras2_learning_rate_spelling_is_accepted():
+    import grader.worker.keras_compat  # noqa: F401 - the pack preloads it in the worker
+
+    assert float(keras.optimizers.SGD(lr=0.25).learning_rate) == pytest.approx(0.25)
+    assert float(keras.optimizers.Adam(lr=0.002).learning_rate) == pytest.approx(0.002)
+    assert float(keras.optimizers.SGD(learning_rate=0.3).learning_rate) == pytest.approx(0.3)

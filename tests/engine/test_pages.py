@@ -99,12 +99,24 @@ def test_nan_none_and_uneven_series_are_tabulated():
     {"title": "all nan", "series": {"loss": [None, math.nan]}},
     {"title": "empty", "series": {"loss": []}},
     {"title": "nothing"},
+    {"title": "sweep", "x": [1e-6, 1e-4, 1e-3], "x_scale": "log",
+     "series": {"mean": [0.981, 0.984, 0.979]}, "errors": {"mean": [0.001, 0.0004, 0.002]}},
+    {"title": "bad errors", "x": [1, 2], "series": {"m": [0.5, 0.6]}, "errors": {"m": ["x"]}},
 ])
 def test_plot_curves_writes_png(tmp_path: Path, curve: dict):
     path = plot_curves(curve, tmp_path / "sub" / "c.png")
     assert path == tmp_path / "sub" / "c.png"
     assert path.read_bytes().startswith(PNG_MAGIC)
     assert [p.name for p in path.parent.iterdir()] == ["c.png"]  # no temp file left behind
+
+
+def test_sweep_table_shows_x_values_and_error_bars():
+    results = make_results([{"title": "2.4 sweep", "x_label": "factor",
+                             "x": [1e-6, 1e-3], "x_scale": "log",
+                             "series": {"mean": [0.9812, 0.9797]},
+                             "errors": {"mean": [0.0007, 0.0011]}}])
+    text = render_markdown(results, student="alice", title="T")
+    assert "| factor | mean |" in text and "| 1e-06 | 0.9812 ± 0.0007 |" in text, text
 
 
 def test_plot_curves_is_safe_in_threads(tmp_path: Path):

@@ -1,5 +1,5 @@
 # expect: full-marks
-# Keras 2 module paths, l1_l2 with l1=0, weight decay on the output layer too, factors as a list.
+# Keras 2 module paths and SGD(lr=...), l1_l2 with l1=0, weight decay on the output layer too.
 # definitions only, rebuilds each model from its Keras layers and trains it itself.
 
 # Import TensorFlow and Keras
@@ -50,7 +50,7 @@ def build_model():
     model.add(Dense(64, activation="relu"))
     model.add(Dense(num_classes, activation="softmax"))
     model.compile(loss=keras.losses.categorical_crossentropy,
-                  optimizer=tf.keras.optimizers.SGD(learning_rate=0.1),
+                  optimizer=tf.keras.optimizers.SGD(lr=0.1),
                   metrics=["accuracy"])
     return model
 
@@ -72,7 +72,7 @@ def build_weight_decay_model(factor):
     model.add(Dense(300, activation="relu", kernel_regularizer=decay))
     model.add(Dense(num_classes, activation="softmax", kernel_regularizer=decay))
     model.compile(loss=keras.losses.categorical_crossentropy,
-                  optimizer=tf.keras.optimizers.SGD(learning_rate=0.1),
+                  optimizer=tf.keras.optimizers.SGD(lr=0.1),
                   metrics=["accuracy"])
     return model
 
