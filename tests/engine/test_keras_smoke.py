@@ -94,3 +94,43 @@ def test_same_seed_same_curve(mnist_pixels_subset):
     b = train_keras(model, mnist_pixels_subset, epochs=1, batch_size=128, seed=3)
     assert a.test_accuracy == b.test_accuracy and a.train_loss == b.train_loss
     assert torch.get_num_threads() >= 1
+
+
+@pytest.fixture(scope="module")
+def reference_student():
+    """The reference, loaded by a real worker as grading loads it."""
+    from grader.packs import load_pack
+    from grader.worker.client import Worker
+    from grader.worker.proxy import Student
+
+    pack = load_pack("keras_a7")
+    path = pack.reference_dir / "solution.py"
+    worker = Worker(path, path.parent, limits=pack.limits, load=pack.load_options)
+    worker.start()
+    yield Student(worker)
+    worker.stop()
+
+
+@pytest.mark.slow
+def test_gpu_tests_run_end_to_end_on_a_tiny_cpu_subset(reference_student):
+    """The GPU tests' own code on 256 CPU images (2 steps an epoch): the sweep's table and
+    plot, the CNN's runs and curves, and failures that say why (nothing can reach the
+    thresholds on so few images)."""
+    from grader.feedback import GradingFailure
+    from grader.train import load_mnist_tensors
+    from tests.keras_a7 import test_thresholds as gpu
+
+    try:
+        tiny = load_mnist_tensors("cpu", subset=256, normalize=False)
+    except Exception as exc:  # noqa: BLE001 - no MNIST here: nothing to smoke
+        pytest.skip(f"MNIST not available: {exc}")
+    feedback, curves = [], []
+    with pytest.raises(GradingFailure, match="not reproduced within 0.5 points"):
+        gpu.test_sweep_reproduces_report(reference_student, tiny, feedback, curves)
+    assert "| factor |" in feedback[0] and "Hinton" in feedback[0] and "40 epochs" in feedback[0]
+    assert curves[0]["x_scale"] == "log" and len(curves[0]["x"]) == 5
+    feedback, curves = [], []
+    with pytest.raises(GradingFailure, match="below 99%"):
+        gpu.test_cnn_reaches_99_percent(reference_student, tiny, feedback, curves)
+    assert "run 3 (seed 2)" in feedback[0] and len(curves) == 3
+    assert all(len(c["series"]["validation accuracy"]) == 12 for c in curves)
