@@ -15,6 +15,10 @@ hyperparameter is checked. Keras semantics kept:
   (``v = m v - lr g``) is PyTorch's up to the sign of the buffer; Keras's Adam adds
   ``epsilon`` before the bias correction of the second moment, PyTorch after (with
   ``epsilon = 1e-7`` the two differ far below training noise).
+- ``clipnorm`` (each gradient), ``global_clipnorm`` (all together) and ``clipvalue`` clip
+  the gradients, and an optimizer's ``weight_decay`` (decoupled: ``w -= lr * wd * w`` on every
+  trainable weight) is applied, before each step, in Keras's order. AdamW's own decay is
+  PyTorch's, which is the same rule.
 """
 
 from __future__ import annotations
@@ -67,8 +71,8 @@ OPTIMIZERS: dict[str, tuple[str, dict[str, tuple[str, Any, float, float]]]] = {
                               "epsilon": ("eps", 1e-7, 0.0, 1.0)}),
 }
 # Optimizer settings Keras has and the rebuild does not reproduce: they must stay unset.
-_UNSET = ("clipnorm", "clipvalue", "global_clipnorm", "gradient_accumulation_steps",
-          "loss_scale_factor")
+_UNSET = ("gradient_accumulation_steps", "loss_scale_factor")
+_CLIPPING = ("clipnorm", "global_clipnorm", "clipvalue")
 
 
 class CompileError(MarkdownError, ValueError):
@@ -85,11 +89,22 @@ class KerasCompile:
     optimizer: str  # the PyTorch class name
     optimizer_kwargs: dict[str, Any]
     keras_optimizer: str
+    clipping: tuple[str, float] | None = None  # ("clipnorm" | "global_clipnorm" | "clipvalue", v)
+    weight_decay: float = 0.0  # Keras's decoupled decay, for optimizers other than AdamW
+
+    @property
+    def batchable(self) -> bool:
+        """Whether stacked replicates step as separate runs would (norms are per weight)."""
+        return self.clipping is None or self.clipping[0] == "clipvalue"
 
     def describe(self) -> str:
         args = ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
                          for k, v in self.optimizer_kwargs.items())
         logits = ", from_logits=True" if self.from_logits else ""
+        if self.clipping:
+            args += f", {self.clipping[0]}={self.clipping[1]:g}"
+        if self.weight_decay:
+            args += f", weight_decay={self.weight_decay:g}"
         return f"loss `{self.loss}{logits}`, optimizer `{self.keras_optimizer}` ({args})"
 
     def loss_fn(self, model: nn.Sequential) -> LossFn | None:
@@ -118,9 +133,46 @@ class KerasCompile:
             extra = {}
             if params and params[0].is_cuda and "capturable" in inspect.signature(cls).parameters:
                 extra["capturable"] = True
-            return cls(params, **kwargs, **extra)
+            optimizer = cls(params, **kwargs, **extra)
+            if self.clipping or self.weight_decay:
+                optimizer.register_step_pre_hook(self._before_step(params))
+            return optimizer
 
         return factory
+
+    def _before_step(self, params: list[torch.Tensor]) -> Callable[..., None]:
+        """Keras's ``apply_gradients`` before the update: clip, then decay the weights.
+        Device ops only, so a CUDA graph captures them with the step."""
+        clipping, decay = self.clipping, self.weight_decay
+
+        def hook(optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
+            with torch.no_grad():
+                grads = [p.grad for p in params if p.grad is not None]
+                if clipping and grads:
+                    _clip(grads, *clipping)
+                if decay:
+                    lr = optimizer.param_groups[0]["lr"]
+                    for p in params:
+                        p.mul_(1.0 - lr * decay)
+
+        return hook
+
+
+def _clip(grads: list[torch.Tensor], kind: str, value: float) -> None:
+    """``clip_by_value``, ``clip_by_norm`` (each) or ``clip_by_global_norm``, as Keras."""
+    if kind == "clipvalue":
+        for g in grads:
+            g.clamp_(-value, value)
+        return
+    limit = torch.tensor(value, dtype=grads[0].dtype, device=grads[0].device)
+    if kind == "clipnorm":
+        for g in grads:
+            g.mul_(limit / torch.maximum(g.norm(), limit))
+        return
+    total = torch.stack([g.norm() for g in grads]).norm()
+    scale = limit / torch.maximum(total, limit)
+    for g in grads:
+        g.mul_(scale)
 
 
 def _probability_cross_entropy(out: torch.Tensor, y: torch.Tensor,
@@ -154,7 +206,7 @@ def _loss(raw: Any) -> tuple[str, bool, float]:
     return name, from_logits, float(smoothing)
 
 
-def _optimizer(raw: Any) -> tuple[str, dict[str, Any], str]:
+def _optimizer(raw: Any) -> tuple[str, dict[str, Any], str, tuple[str, float] | None, float]:
     if not isinstance(raw, dict) or not isinstance(raw.get("class"), str):
         raise CompileError("The model's optimizer could not be read.")
     name, config = raw["class"], raw.get("config") if isinstance(raw.get("config"), dict) else {}
@@ -168,10 +220,10 @@ def _optimizer(raw: Any) -> tuple[str, dict[str, Any], str]:
                                "reproduce it. Leave it unset.")
     if config.get("use_ema"):
         raise CompileError(f"Optimizer `{name}`: `use_ema=True` is not reproduced.")
+    clipping = _clipping(name, config)
+    decay = 0.0
     if name != "AdamW" and config.get("weight_decay") not in (None, 0, 0.0):
-        raise CompileError(f"Optimizer `{name}`: its `weight_decay` is not reproduced; use "
-                           "`kernel_regularizer=regularizers.l2(...)` on the layers (the "
-                           "handout's weight decay) or `AdamW`.")
+        decay = _positive(name, "weight_decay", config["weight_decay"], 1.0)
     torch_name, keys = OPTIMIZERS[name]
     kwargs: dict[str, Any] = {}
     for key, (torch_key, default, low, high) in keys.items():
@@ -193,7 +245,26 @@ def _optimizer(raw: Any) -> tuple[str, dict[str, Any], str]:
         kwargs[torch_key] = float(value)
     if kwargs.get("nesterov") and not kwargs.get("momentum"):
         kwargs["nesterov"] = False  # Keras accepts it and it changes nothing without momentum
-    return torch_name, kwargs, name
+    return torch_name, kwargs, name, clipping, decay
+
+
+def _positive(name: str, key: str, value: Any, high: float) -> float:
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or not 0 < value <= high):
+        raise CompileError(f"Optimizer `{name}`: `{key}` must be a number in (0, {high:g}], "
+                           f"not `{value!r:.40}`.")
+    return float(value)
+
+
+def _clipping(name: str, config: dict) -> tuple[str, float] | None:
+    chosen = [(k, config[k]) for k in _CLIPPING if config.get(k) is not None]
+    if not chosen:
+        return None
+    if len(chosen) > 1:  # Keras itself refuses this
+        raise CompileError(f"Optimizer `{name}`: set only one of `clipnorm`, "
+                           "`global_clipnorm` and `clipvalue`.")
+    key, value = chosen[0]
+    return key, _positive(name, key, value, 1e6)
 
 
 def parse_compile(raw: Any) -> KerasCompile:
@@ -204,5 +275,6 @@ def parse_compile(raw: Any) -> KerasCompile:
     if not isinstance(raw, dict):
         raise CompileError("The model's compile settings could not be read.")
     loss, from_logits, smoothing = _loss(raw.get("loss"))
-    optimizer, kwargs, keras_name = _optimizer(raw.get("optimizer"))
-    return KerasCompile(loss, from_logits, smoothing, optimizer, kwargs, keras_name)
+    optimizer, kwargs, keras_name, clipping, decay = _optimizer(raw.get("optimizer"))
+    return KerasCompile(loss, from_logits, smoothing, optimizer, kwargs, keras_name,
+                        clipping, decay)

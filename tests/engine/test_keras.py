@@ -236,6 +236,11 @@ def test_loss_equals_keras(loss, final):
     (lambda: keras.optimizers.Adam(learning_rate=0.01), False),
     (lambda: keras.optimizers.RMSprop(learning_rate=0.01), False),
     (lambda: keras.optimizers.Adadelta(learning_rate=1.0), False),
+    (lambda: keras.optimizers.SGD(learning_rate=0.1, clipnorm=0.5), True),
+    (lambda: keras.optimizers.SGD(learning_rate=0.1, global_clipnorm=0.5), True),
+    (lambda: keras.optimizers.SGD(learning_rate=0.1, momentum=0.9, clipvalue=0.3), True),
+    (lambda: keras.optimizers.SGD(learning_rate=0.1, weight_decay=0.01), True),
+    (lambda: keras.optimizers.Adam(learning_rate=0.01, weight_decay=0.004, clipnorm=1.0), False),
 ])
 def test_optimizer_steps_follow_keras(optimizer, exact):
     """Five steps with the same gradients: Keras's update rule and the mapped PyTorch one.
@@ -263,7 +268,7 @@ def test_optimizer_steps_follow_keras(optimizer, exact):
 
 
 @pytest.mark.parametrize("loss, optimizer, words", [
-    ("categorical_crossentropy", lambda: keras.optimizers.SGD(clipnorm=1.0), "clipnorm"),
+    ("categorical_crossentropy", lambda: keras.optimizers.SGD(use_ema=True), "use_ema"),
     ("categorical_crossentropy", lambda: keras.optimizers.Adam(
         keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.9)), "schedule"),
     ("categorical_crossentropy", lambda: keras.optimizers.Lion(), "Lion"),

@@ -75,7 +75,7 @@ def train_replicates(model: StudentModel, data: Any, *, epochs: int, batch_size:
     :func:`train_keras` gives for its seed. One by one where the model cannot be batched."""
     compiled = model.training()
     rebuilt = [rebuild_keras(model.spec, seed=seed) for seed in seeds]
-    if supports(rebuilt[0].model, compiled.optimizer):
+    if supports(rebuilt[0].model, compiled.optimizer) or not compiled.batchable:
         return [train_keras(model, data, epochs=epochs, batch_size=batch_size, seed=seed)
                 for seed in seeds]
     names = {id(t): n for n, t in rebuilt[0].model.named_parameters()}

@@ -21,7 +21,8 @@ LOG = "Epoch 1/10\n469/469 - 2s - loss: 0.4101 - accuracy: 0.8822 - val_accuracy
 
 def cells(text: str) -> list:
     out, code = [], []
-    for line in text.splitlines()[3:]:  # the reference's own header is not in the notebook
+    body = text[text.index("# Import TensorFlow and Keras"):]  # not the reference's header
+    for line in body.splitlines():
         if line.startswith("# ## "):
             if any(c.strip() for c in code):
                 out.append(new_code_cell("\n".join(code).strip("\n")))

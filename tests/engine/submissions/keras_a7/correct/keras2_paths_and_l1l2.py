@@ -1,7 +1,5 @@
 # expect: full-marks
 # Keras 2 module paths and SGD(lr=...), l1_l2 with l1=0, weight decay on the output layer too.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

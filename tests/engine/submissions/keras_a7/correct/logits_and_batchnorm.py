@@ -1,7 +1,5 @@
 # expect: full-marks
 # Logits with from_logits=True, sparse labels, BatchNormalization and same padding, Adam by name.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

@@ -1,7 +1,5 @@
 # expect: full-marks
 # `import keras` (no tensorflow), flattened inputs declared with keras.Input, the input layer counted.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import keras
 from keras import backend as K

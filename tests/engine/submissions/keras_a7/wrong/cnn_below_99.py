@@ -1,8 +1,6 @@
 # expect-fail-gpu: build_cnn
 # expect: full-marks-cpu
 # A small CNN (16 filters of 5x5, one pooling, no hidden dense layer), 6 epochs: 98.5 % on the CPU.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

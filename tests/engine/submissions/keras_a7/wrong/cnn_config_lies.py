@@ -1,7 +1,5 @@
 # expect-fail: build_cnn
 # Hostile: a layer's get_config is replaced so the grader would train a bigger layer.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

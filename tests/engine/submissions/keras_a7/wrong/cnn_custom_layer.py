@@ -1,7 +1,5 @@
 # expect-fail: build_cnn
 # A subclass of Dense with its own call: it cannot be rebuilt from standard layers.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

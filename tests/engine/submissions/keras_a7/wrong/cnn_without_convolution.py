@@ -1,7 +1,5 @@
 # expect-fail: build_cnn
 # 3.1's model has no convolutional layer.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

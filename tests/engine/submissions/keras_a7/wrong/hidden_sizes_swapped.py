@@ -1,7 +1,5 @@
 # expect-fail: build_weight_decay_model
 # Hidden layers of 300 and 500 units instead of 500 and 300.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

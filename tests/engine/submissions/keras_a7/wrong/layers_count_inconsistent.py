@@ -1,7 +1,5 @@
 # expect-fail: NEURONS
 # Counts the input layer in LAYERS but not in NEURONS.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

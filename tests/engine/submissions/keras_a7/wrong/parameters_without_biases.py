@@ -1,7 +1,5 @@
 # expect-fail: PARAMETERS
 # Counts the weights only: 784*64 + 64*64 + 64*10.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

@@ -1,7 +1,5 @@
 # expect-fail: build_weight_decay_model
 # Weight decay on the output layer instead of the hidden ones.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

@@ -1,7 +1,5 @@
 # expect-fail: SWEEP_RESULTS
 # A factor of 1e-2, outside [1e-6, 1e-3].
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

@@ -1,7 +1,5 @@
 # expect-fail: SWEEP_RESULTS
 # Only 4 factors, one of them outside the handout's range.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

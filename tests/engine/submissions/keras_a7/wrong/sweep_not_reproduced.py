@@ -1,8 +1,6 @@
 # expect-fail-gpu: SWEEP_RESULTS
 # expect: full-marks-cpu
 # Reports Hinton's 0.9847 for every factor instead of its own runs.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

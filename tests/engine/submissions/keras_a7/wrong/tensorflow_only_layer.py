@@ -1,7 +1,5 @@
 # expect-fail: build_cnn
 # A TensorFlow-only op inside a Lambda layer: no TensorFlow where grading runs.
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras

@@ -1,7 +1,5 @@
 # expect-fail: build_weight_decay_model
 # L1 instead of L2 (weight decay).
-# definitions only, rebuilds each model from its Keras layers and trains it itself.
-
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras
