@@ -102,12 +102,23 @@ class Layer:
     parameters: int  # as Keras counts them: trainable and non-trainable
 
     def describe(self) -> str:
-        shown = {k: v for k, v in self.args.items()
-                 if k not in ("kernel_init", "bias_init", "trainable", "pads")}
+        """The layer as Keras code would spell it (defaults left out), for feedback."""
+        hidden = ("kernel_init", "bias_init", "trainable", "pads")
+        parts = [f"{k}={_spelled(k, v)}" for k, v in self.args.items()
+                 if k not in hidden and v is not None
+                 and (v is not False or k == "use_bias") and not (k == "use_bias" and v)]
         if not self.args.get("trainable", True):
-            shown["trainable"] = False
-        body = ", ".join(f"{k}={v!r}" for k, v in shown.items() if v not in (None, False))
-        return f"{self.kind}({body})"
+            parts.append("trainable=False")
+        return f"{self.kind}({', '.join(parts)})"
+
+
+def _spelled(key: str, value: Any) -> str:
+    if key.endswith("_regularizer") and isinstance(value, tuple):
+        l1, l2 = value
+        if l1 and l2:
+            return f"regularizers.l1_l2(l1={l1:g}, l2={l2:g})"
+        return f"regularizers.l1({l1:g})" if l1 else f"regularizers.l2({l2:g})"
+    return repr(value)
 
 
 @dataclass(frozen=True)
@@ -327,7 +338,8 @@ def _conv(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
     rows, row_pad = _padded(where, config, shape[0], kernel[0], strides[0])
     cols, col_pad = _padded(where, config, shape[1], kernel[1], strides[1])
     args = {"filters": filters, "kernel_size": kernel, "strides": strides,
-            "pads": (row_pad, col_pad), **_weighted_args(where, config)}
+            "padding": config.get("padding", "valid"), "pads": (row_pad, col_pad),
+            **_weighted_args(where, config)}
     count = kernel[0] * kernel[1] * shape[2] * filters + (filters if args["use_bias"] else 0)
     return args, (rows, cols, filters), count
 
@@ -340,7 +352,8 @@ def _pool(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
         else window
     rows, row_pad = _padded(where, config, shape[0], window[0], strides[0])
     cols, col_pad = _padded(where, config, shape[1], window[1], strides[1])
-    return ({"pool_size": window, "strides": strides, "pads": (row_pad, col_pad)},
+    return ({"pool_size": window, "strides": strides, "padding": config.get("padding", "valid"),
+             "pads": (row_pad, col_pad)},
             (rows, cols, shape[2]), 0)
 
 
