@@ -76,7 +76,8 @@ def main() -> None:
               "seconds": [r.seconds for r in f.runs], "mode": f.runs[0].mode})
     table, failed = sweep_table(sweep, {float(k): tuple(v) for k, v in reported.items()
                                         if float(k) in factors},
-                                SETTINGS["weight_decay"]["tolerance"])
+                                SETTINGS["weight_decay"]["tolerance"],
+                                SETTINGS["weight_decay"]["standard_errors"])
     print(table)
     runs = len(sweep) * args.replicates
     emit({"sweep_seconds": seconds, "runs": runs, "per_run": seconds / runs,

@@ -27,7 +27,7 @@ def test_sweep_reproduces_report(student, mnist_pixels_on_gpu, feedback, curves)
     models = {f: student_model(student, "weight_decay", f) for f in reported}
     sweep = run_sweep(models, mnist_pixels_on_gpu, epochs=epochs, batch_size=batch,
                       replicates=WD["replicates"])
-    table, failed = sweep_table(sweep, reported, WD["tolerance"])
+    table, failed = sweep_table(sweep, reported, WD["tolerance"], WD["standard_errors"])
     seconds = sum(r.seconds for f in sweep for r in f.runs)
     feedback.append(f"The grader trained each factor's model {WD['replicates']} times "
                     f"({epochs} epochs, batch size {batch}, "
@@ -35,9 +35,11 @@ def test_sweep_reproduces_report(student, mnist_pixels_on_gpu, feedback, curves)
                     f"\n\n{table}")
     curves.append(sweep_plot(sweep))
     if failed:
-        fail(f"Your reported mean accuracy is not reproduced within "
-             f"{100 * WD['tolerance']:.1f} points for factor(s) "
-             f"{', '.join(f'{f:g}' for f in failed)}: see the table.")
+        fail(f"Your reported mean accuracy is not reproduced for factor(s) "
+             f"{', '.join(f'{f:g}' for f in failed)}: it lies further from the grader's "
+             f"mean than the allowed gap ({100 * WD['tolerance']:.1f} points, or "
+             f"{WD['standard_errors']:g} standard errors of the difference if wider); see "
+             "the table.")
 
 
 @pytest.mark.gpu
