@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from grader.feedback import MarkdownError
-from grader.models.stax import FlattenNHWC, WindowSum, same_pads
+from grader.models.stax import TRUNCATED_STD, FlattenNHWC, WindowSum, same_pads, torch_pad
 
 __all__ = ["ACTIVATIONS", "ALLOWED_LAYERS", "KerasSpecError", "KerasModel", "Rebuilt",
            "check_keras_spec", "load_keras_weights", "rebuild_keras"]
@@ -43,7 +43,6 @@ MAX_KERNEL = 28
 MAX_PARAMETERS = 20_000_000
 MAX_REGULARIZATION = 10.0
 INPUT_SHAPES = ((28, 28, 1), (28, 28), (784,))
-_TRUNCATED_STD = 0.87962566103423978  # std of a unit normal truncated at ±2
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "linear": nn.Identity,
@@ -487,7 +486,7 @@ def _draw(init: dict, shape: Shape, generator: torch.Generator) -> torch.Tensor:
         return out.uniform_(-limit, limit, generator=generator)
     if init["distribution"] == "untruncated_normal":
         return out.normal_(0.0, math.sqrt(variance), generator=generator)
-    std = math.sqrt(variance) / _TRUNCATED_STD
+    std = math.sqrt(variance) / TRUNCATED_STD
     return nn.init.trunc_normal_(out, 0.0, std, -2 * std, 2 * std, generator=generator)
 
 
@@ -519,11 +518,6 @@ class KerasReshape(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.in_shape} -> {self.target}"
-
-
-def _pad(pads: tuple[tuple[int, int], tuple[int, int]]) -> tuple[int, int, int, int]:
-    (top, bottom), (left, right) = pads
-    return left, right, top, bottom
 
 
 def _weighted(layer: Layer, generator: torch.Generator) -> nn.Module:
@@ -559,11 +553,12 @@ def _modules(layer: Layer, generator: torch.Generator) -> tuple[list[nn.Module],
         core = _weighted(layer, generator)
         pre: list[nn.Module] = []
         if kind == "Conv2D" and any(map(any, a["pads"])):
-            pre = [nn.ZeroPad2d(_pad(a["pads"]))]
+            pre = [nn.ZeroPad2d(torch_pad(a["pads"]))]
         return [*pre, core, ACTIVATIONS[a["activation"]]()], core
     if kind == "MaxPooling2D":
         pool = nn.MaxPool2d(a["pool_size"], a["strides"])
-        pre = [nn.ConstantPad2d(_pad(a["pads"]), -math.inf)] if any(map(any, a["pads"])) else []
+        padded = any(map(any, a["pads"]))
+        pre = [nn.ConstantPad2d(torch_pad(a["pads"]), -math.inf)] if padded else []
         return [*pre, pool], None
     if kind == "AveragePooling2D":
         return [WindowSum(a["pool_size"], a["strides"], a["pads"], average=True)], None

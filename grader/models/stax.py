@@ -64,7 +64,7 @@ DEFAULT_DIMENSION_NUMBERS = ["NHWC", "HWIO", "NHWC"]
 _PAD_NAMES = ("VALID", "SAME", "SAME_LOWER")
 # The standard deviation of a unit normal truncated to [-2, 2]; jax.nn.initializers divides
 # by it so that the truncated draw has the variance asked for.
-_TRUNCATED_STD = 0.87962566103423978
+TRUNCATED_STD = 0.87962566103423978  # std of a unit normal truncated at ±2
 
 Shape = tuple[int, ...]
 Pads = tuple[tuple[int, int], tuple[int, int]]
@@ -251,7 +251,7 @@ def check_stax_spec(spec: Any, input_shape: Sequence[int] = (28, 28, 1)) -> list
 
 
 # --- the PyTorch modules ---------------------------------------------------------------------
-def _torch_pad(pads: Pads) -> tuple[int, int, int, int]:
+def torch_pad(pads: Pads) -> tuple[int, int, int, int]:
     """``((top, bottom), (left, right))`` in ``F.pad``'s order for the last two dimensions."""
     (top, bottom), (left, right) = pads
     return left, right, top, bottom
@@ -268,7 +268,7 @@ class WindowSum(nn.Module):
                  average: bool) -> None:
         super().__init__()
         self.window, self.strides, self.average = window, strides, average
-        self.pad = _torch_pad(pads)
+        self.pad = torch_pad(pads)
 
     def _sum(self, x: torch.Tensor) -> torch.Tensor:
         return F.avg_pool2d(F.pad(x, self.pad), self.window, self.strides, divisor_override=1)
@@ -292,7 +292,7 @@ class FlattenNHWC(nn.Module):
 def glorot_normal_(weight: torch.Tensor, fan_in: int, fan_out: int,
                    generator: torch.Generator) -> None:
     """``jax.nn.initializers.glorot_normal``: truncated at ±2 std, variance 2/(in+out)."""
-    std = math.sqrt(2.0 / (fan_in + fan_out)) / _TRUNCATED_STD
+    std = math.sqrt(2.0 / (fan_in + fan_out)) / TRUNCATED_STD
     nn.init.trunc_normal_(weight, 0.0, std, -2.0 * std, 2.0 * std, generator=generator)
 
 
@@ -313,7 +313,7 @@ def _conv(layer: dict, shape: Shape, generator: torch.Generator) -> list[nn.Modu
     receptive = kernel[0] * kernel[1]
     glorot_normal_(conv.weight, shape[2] * receptive, layer["out_chan"] * receptive, generator)
     nn.init.normal_(conv.bias, 0.0, 1e-6, generator=generator)
-    return [conv] if symmetric else [nn.ZeroPad2d(_torch_pad(pads)), conv]
+    return [conv] if symmetric else [nn.ZeroPad2d(torch_pad(pads)), conv]
 
 
 def _pool(layer: dict, shape: Shape) -> list[nn.Module]:
@@ -323,7 +323,7 @@ def _pool(layer: dict, shape: Shape) -> list[nn.Module]:
     if layer["type"] != "MaxPool":
         return [WindowSum(window, strides, pads, average=layer["type"] == "AvgPool")]
     pool = nn.MaxPool2d(window, strides)
-    return [nn.ConstantPad2d(_torch_pad(pads), -math.inf), pool] if any(map(any, pads)) \
+    return [nn.ConstantPad2d(torch_pad(pads), -math.inf), pool] if any(map(any, pads)) \
         else [pool]
 
 

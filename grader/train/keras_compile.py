@@ -119,8 +119,7 @@ class KerasCompile:
             return lambda out, y: _probability_cross_entropy(out, y, smoothing)
         return lambda out, y: F.mse_loss(out, F.one_hot(y, out.shape[1]).to(out.dtype))
 
-    def optimizer_factory(self, trainable: Callable[[], list[torch.Tensor]] | None = None
-                          ) -> OptimizerFactory:
+    def optimizer_factory(self) -> OptimizerFactory:
         """Builds the PyTorch optimizer on whatever device the parameters are (capturable
         for a CUDA graph where the class supports it)."""
         cls = getattr(torch.optim, self.optimizer)
