@@ -26,6 +26,7 @@ from grader.models.rebuild import format_layer
 __all__ = [
     "MAX_ACTIVATION",
     "check_allowed_layers",
+    "check_computes",
     "check_hidden_layers",
     "check_hidden_units",
     "check_output_shape",
@@ -149,14 +150,48 @@ def check_parameters(model: nn.Sequential, spec: Spec, limit: int) -> None:
 def check_output_shape(
     model: nn.Sequential, input_shape: Sequence[int] = (1, 28, 28), n_classes: int = 10
 ) -> None:
-    """The model maps a batch of 2 inputs to ``(2, n_classes)``; otherwise say where it breaks.
+    """The model maps a batch of 2 inputs to ``(2, n_classes)``; otherwise say where it breaks."""
+    entries = _entries(model, list(model))
+    _check_output(_output_shape(model, entries, input_shape), entries, input_shape, n_classes)
+
+
+def check_computes(model: nn.Sequential, input_shape: Sequence[int] = (1, 28, 28)) -> None:
+    """The model does something real with an image: it runs on a batch, has trainable
+    parameters, and its outputs change with the input, in eval mode and in training mode
+    (where ``Dropout(p=1)`` would blank every image). The rules of a problem (layers, units,
+    parameters) say nothing about a model that does not, so they are checked only after this.
+    """
+    entries = _entries(model, list(model))
+    _output_shape(model, entries, input_shape)
+    if count_parameters(model) == 0:
+        fail("The model has no trainable parameters (only " + ", ".join(
+             f"`{format_layer(e)}`" for e in entries) + "): it cannot learn anything. Add the "
+             "`Linear` (and `Conv2d`) layers the problem asks for.")
+    probe = copy.deepcopy(model).cpu()
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand((2, 4, *input_shape), generator=generator)
+    for training in (False, True):
+        probe.train(training)
+        torch.manual_seed(0)
+        with torch.no_grad():
+            first, second = probe(images[0]), probe(images[1])
+        if torch.allclose(first, second, rtol=1e-6, atol=1e-7):
+            mode = "in training mode" if training else "in eval mode"
+            fail(f"The model gives the same output for different images {mode}: nothing it "
+                 "computes depends on the input" + (" (a `Dropout(p=1)` blanks everything)"
+                                                    if training else "") + ". Every layer "
+                 "must pass information about the image on to the output.")
+
+
+def _output_shape(model: nn.Sequential, entries: list[dict[str, Any]],
+                  input_shape: Sequence[int]) -> tuple[int, ...]:
+    """The output shape for a batch of 2 inputs; fails at the first layer that breaks.
 
     Shapes are first traced on the meta device (no memory), layer by layer, so an absurd
     intermediate tensor is refused before it is allocated; then the real model runs on zeros in
     eval mode under ``torch.no_grad``, also layer by layer, to find the first layer that raises.
     """
     layers = list(model)
-    entries = _entries(model, layers)
     shape = (2, *input_shape)
     meta_failure = _trace_on_meta(layers, entries, shape, input_shape)
     device = next((t.device for t in [*model.parameters(), *model.buffers()]), None)
@@ -175,7 +210,7 @@ def check_output_shape(
                 x = y
     finally:
         model.train(was_training)
-    _check_output(tuple(x.shape), entries, input_shape, n_classes)
+    return tuple(x.shape)
 
 
 def _entries(model: nn.Sequential, layers: list[nn.Module]) -> list[dict[str, Any]]:

@@ -8,10 +8,12 @@ on the trusted side: results are data, or handles to objects that stay in the wo
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from grader.worker import wire
-from grader.worker.client import Callable_, MissingAttribute, Worker
+from grader.worker.client import Callable_, MissingAttribute, SubmissionError, Worker
 
 
 class RemoteCallable:
@@ -64,6 +66,48 @@ class RemoteObject:
         """Whether the remote object has attribute ``name`` (without raising)."""
         return bool(self._worker.request("has", target=self._handle.id, name=name))
 
+    @contextlib.contextmanager
+    def standing_in(self, functions: Mapping[str, Callable], sync: Sequence[str] = ()
+                    ) -> Iterator[None]:
+        """Within the block, calls of ``functions``' names on this object run the grader's
+        functions instead (``f(args, kwargs, state) -> (result, new_state)``, see
+        :mod:`grader.standins`); ``sync`` names the attributes sent along and written back
+        (e.g. ``weights``)."""
+        worker: Worker = self._worker
+        target = self._handle.id
+        names = list(functions)
+        for name, function in functions.items():
+            worker.stand_ins[(target, name)] = function
+        try:
+            worker.request("stand_in", target=target, names=names, sync=list(sync),
+                           doing=f"setting up {', '.join(f'`{n}`' for n in names)}")
+            yield
+        finally:
+            for name in names:
+                worker.stand_ins.pop((target, name), None)
+            if worker.alive:
+                with contextlib.suppress(SubmissionError):
+                    worker.request("stand_in", target=target, names=names, restore=True,
+                                   doing="putting your own functions back")
+
+    @contextlib.contextmanager
+    def standing_in_linear(self, name: str, coefficients: Any) -> Iterator[None]:
+        """Within the block, ``name`` on this object (a function the judged one
+        differentiates, e.g. a section's ``loss``) is a linear form of its first argument with
+        the given coefficients, whose gradient is exactly them (see
+        :mod:`grader.worker.probes`)."""
+        worker: Worker = self._worker
+        target = self._handle.id
+        worker.request("stand_in", coefficients, target=target, names=[name], probe="linear",
+                       doing=f"setting up `{name}`")
+        try:
+            yield
+        finally:
+            if worker.alive:
+                with contextlib.suppress(SubmissionError):
+                    worker.request("stand_in", target=target, names=[name], restore=True,
+                                   doing="putting your own functions back")
+
     def spy(self, method: str) -> None:
         """Record the argument shapes of every later call of ``method``."""
         self._worker.request("spy", target=self._handle.id, name=method)
@@ -98,6 +142,16 @@ class Student:
         if isinstance(value, Callable_):
             return RemoteCallable(self._worker, None, name, "")
         return value
+
+    def handle(self, name: str) -> Any:
+        """Module-level ``name`` as a handle (even a class or function), to pass to
+        ``Student.engine``."""
+        return self._worker.request("get", target=None, name=name, as_handle=True,
+                                    doing=f"reading `{name}`")
+
+    def namespace(self) -> RemoteObject:
+        """The module itself as a remote object (e.g. to put stand-ins in its globals)."""
+        return RemoteObject(self._worker, wire.Handle(None, "module"))  # type: ignore[arg-type]
 
     def section(self, name: str) -> RemoteObject:
         """One section's namespace (a pack that cuts the file in sections, see

@@ -11,6 +11,8 @@ its first message (``isolation``). Then it serves requests until the socket clos
 ``call``  call a module-level name or a method of a handle (``target``)
 ``get`` / ``set``  read or write an attribute; callables come back as ``{"callable": ...}``
 ``spy``   record the arguments of later calls of a method (train_loop inspection)
+``stand_in`` replace functions of an object by calls back to the grader (the reference's
+          helpers, so that a function is judged apart from its neighbours' bugs), or restore them
 ``engine`` apply a registered engine function (not student code) to student objects
 ``reset`` reseed the global RNGs and drop handles, so every test starts alike
 ``output`` what the student printed since the last ask
@@ -49,6 +51,7 @@ from grader.worker.limits import (
     system_read_paths,
 )
 from grader.worker.lockdown import drop_user, seccomp_restrict, set_parent_death_signal
+from grader.worker.probes import linear_form
 
 MAX_SPY_RECORDS = 10_000
 
@@ -92,23 +95,31 @@ class BoundedWriter(io.TextIOBase):
 
 
 class MissingModule(types.ModuleType):
-    """Stands in for a package the grading environment lacks; fails only when used."""
+    """Stands in for a package the grading environment lacks, or that failed inside itself
+    while importing (``broken``: the environment's fault); fails only when used."""
 
-    def __init__(self, name: str, where: str) -> None:
+    def __init__(self, name: str, where: str, broken: str = "") -> None:
         super().__init__(name)
         object.__setattr__(self, "_grader_where", where)
+        object.__setattr__(self, "_grader_broken", broken)
+
+    def _why(self) -> str:
+        broken = object.__getattribute__(self, "_grader_broken")
+        if broken:
+            return (f"`{self.__name__}` failed inside the library while importing, in the "
+                    f"grading environment ({broken}): not a fault of your code")
+        return f"`{self.__name__}` is not installed where grading runs"
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") and attr.endswith("__"):
             raise AttributeError(attr)
         raise ModuleNotFoundError(
-            f"`{self.__name__}` is not installed where grading runs "
-            f"(imported at {object.__getattribute__(self, '_grader_where')}); "
+            f"{self._why()} (imported at {object.__getattribute__(self, '_grader_where')}); "
             f"your code used `{self.__name__}.{attr}`"
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise ModuleNotFoundError(f"`{self.__name__}` is not installed where grading runs")
+        raise ModuleNotFoundError(self._why())
 
 
 class Server:
@@ -119,9 +130,12 @@ class Server:
         self.handles: dict[int, Any] = {}
         self.handle_ids: dict[int, int] = {}
         self.spies: dict[tuple[int, str], list] = {}
+        # (target, name) -> (whether the object had its own attribute, that attribute)
+        self.stood_in: dict[tuple[Any, str], tuple[bool, Any]] = {}
         self.module = types.ModuleType("solution")
         self.sections: dict[str, types.ModuleType] = {}
         self.source = None
+        self.environment_errors: list[str] = []
         self.output = BoundedWriter(int(config.get("output_kb", 64)) * 1024)
 
     # --- wire helpers -------------------------------------------------------------------
@@ -208,8 +222,10 @@ class Server:
         report = {
             "display_name": self.source.display_name,
             "syntax_error": prepared.syntax_error,
+            "empty": not self.source.text.strip(),
             "skipped_note": describe_skipped(prepared, self.source) if prepared.skipped else "",
             "errors": errors,
+            "environment_errors": self.environment_errors,
             "names": names,
             "sections": found if len(sections) > 1 else {},
         }
@@ -226,19 +242,43 @@ class Server:
         """Execute one kept top-level statement; an error is reported, not fatal."""
         code = compile(ast.Module(body=[stmt], type_ignores=[]), self.source.display_name, "exec")
         where = self.source.where(stmt.lineno)
+        is_import = isinstance(stmt, (ast.Import, ast.ImportFrom))
         try:
             exec(code, vars(self.module))
         except ImportError as exc:
-            if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            if not is_import:
                 return f"{where}: {type(exc).__name__}: {exc}"
             missing = getattr(exc, "name", None) or str(exc)
             for name, module in _bound_names(stmt):
                 vars(self.module).setdefault(name, MissingModule(module or missing, where))
             return (f"{where}: `{missing}` could not be imported ({exc}); "
                     "only code that uses it fails")
+        except Exception as exc:  # noqa: BLE001
+            if is_import and self._in_library(exc):
+                # raised inside an installed library while it imported: the environment's
+                # fault (a uid without a passwd entry, a broken install), never the student's
+                reason = f"{type(exc).__name__}: {_safe_str(exc)[:300]}"
+                for name, module in _bound_names(stmt):
+                    vars(self.module).setdefault(name, MissingModule(module, where, reason))
+                self.environment_errors.append(f"{where}: importing failed inside the library "
+                                               f"({reason})")
+                return None
+            return f"{where}: {type(exc).__name__}: {_safe_str(exc)} (this statement was skipped)"
         except BaseException as exc:  # noqa: BLE001 - SystemExit at import included
             return f"{where}: {type(exc).__name__}: {_safe_str(exc)} (this statement was skipped)"
         return None
+
+    def _in_library(self, exc: BaseException) -> bool:
+        """Whether ``exc`` was raised in code that is not the hand-in's (its file or folder)."""
+        frames = [frame.f_code.co_filename for frame, _ in traceback.walk_tb(exc.__traceback__)]
+        if not frames:
+            return False
+        last = frames[-1]
+        name = self.source.display_name if self.source else None
+        if last == name or last.startswith("<"):
+            return False
+        root = os.path.realpath(self.config["root"])
+        return not os.path.realpath(last).startswith(root + os.sep)
 
     def op_call(self, header: dict, args: Any) -> tuple[Any, dict]:
         fn = getattr(self.target(header.get("target")), header["name"])
@@ -284,10 +324,71 @@ class Server:
         setattr(obj, name, spied)
         return None, {}
 
+    def op_stand_in(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        """Make ``names`` of the target call back to the grader, which answers with its own
+        function's result (and the new values of the ``sync`` attributes), or, with
+        ``restore``, put the student's own functions back."""
+        target_id = header.get("target")
+        obj = self.target(target_id)
+        names = [str(n) for n in header.get("names") or []]
+        if header.get("restore"):
+            for name in names:
+                self._restore(obj, target_id, name)
+            return None, {}
+        sync = [str(a) for a in header.get("sync") or []]
+        for name in names:
+            key = (target_id, name)
+            if key not in self.stood_in:
+                own = getattr(obj, "__dict__", {})
+                self.stood_in[key] = (name in own, own.get(name))
+            if header.get("probe") == "linear":  # a known gradient, usable under jax.grad
+                setattr(obj, name, linear_form(_args))
+            else:
+                setattr(obj, name, self._stand_in(obj, target_id, name, sync))
+        _forget_traces()
+        return None, {}
+
+    def _restore(self, obj: Any, target_id: Any, name: str) -> None:
+        had, value = self.stood_in.pop((target_id, name), (True, None))
+        if had:
+            setattr(obj, name, value)
+        else:
+            with contextlib.suppress(AttributeError):
+                delattr(obj, name)
+        _forget_traces()
+
+    def _stand_in(self, obj: Any, target_id: Any, name: str, sync: list[str]) -> Any:
+        server = self
+
+        def stand_in(*args: Any, **kwargs: Any) -> Any:
+            state = {attr: getattr(obj, attr) for attr in sync if hasattr(obj, attr)}
+            try:  # data only: the grader's function never receives an object of ours
+                tree, arrays = wire.encode({"args": [list(args), kwargs], "state": state})
+            except (wire.Unencodable, RecursionError) as exc:
+                raise TypeError(f"the grader's stand-in for `{name}` takes plain values and "
+                                f"arrays only: {exc}") from None
+            wire.send(server.sock, {"ok": True, "callback": name, "target": target_id,
+                                    "value": tree}, arrays)
+            header, arrays = wire.recv(server.sock, spill_from=server.spill_from)
+            answer = wire.decode(header.get("value"), arrays)
+            if not header.get("ok"):
+                raise RuntimeError(str(header.get("error", "the grader's stand-in failed")))
+            for attr, value in (answer.get("state") or {}).items():
+                setattr(obj, attr, value)
+            return answer.get("result")
+
+        stand_in.__name__ = stand_in.__qualname__ = name
+        stand_in.__doc__ = "The grader's own version, standing in while another function is judged."
+        return stand_in
+
     def op_spied(self, header: dict, _args: Any) -> tuple[Any, dict]:
         return self.spies.get((header.get("target"), header["name"]), []), {}
 
     def op_reset(self, header: dict, _args: Any) -> tuple[Any, dict]:
+        for target_id, name in list(self.stood_in):
+            with contextlib.suppress(LookupError):
+                self._restore(self.target(target_id), target_id, name)
+        self.stood_in.clear()
         self.handles.clear()
         self.handle_ids.clear()
         self.spies.clear()
@@ -318,6 +419,16 @@ class Server:
         else:
             message = _safe_str(exc)
         return {"type": type(exc).__name__, "message": message[:4000], "frames": frames[-8:]}
+
+
+def _forget_traces() -> None:
+    """A jitted function keeps what it traced, globals included: after a stand-in comes or
+    goes, it must trace again to see the function now in place."""
+    jax = sys.modules.get("jax")
+    clear = getattr(jax, "clear_caches", None) if jax is not None else None
+    if callable(clear):
+        with contextlib.suppress(Exception):
+            clear()
 
 
 def _is_jax_array(obj: Any) -> bool:
