@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from grader.feedback import fail
-from grader.models.constraints import check_allowed_layers
+from grader.feedback import GradingFailure, fail
+from grader.models.constraints import check_allowed_layers, check_computes
 from grader.models.rebuild import ModelSpecError, rebuild
 from grader.packs import load_pack
 from grader.train import (
@@ -56,14 +56,26 @@ def describe(student: Any, problem: str) -> list[dict]:
 
 
 def rebuilt(student: Any, problem: str) -> tuple[list[dict], Any]:
-    """(layer list, the model rebuilt here from the allowed layers of ``problem``)."""
+    """(layer list, the model rebuilt here from the allowed layers of ``problem``).
+
+    Every rule of the problem is checked on a model that computes something (see
+    ``check_computes``): an empty or parameter-free model satisfies "at most 100 hidden units"
+    without doing any of the work, so it earns nothing.
+    """
     spec = describe(student, problem)
     allowed = PROBLEMS[problem]["allowed"]
+    builder = PROBLEMS[problem]["builder"]
     check_allowed_layers(spec, allowed)
     try:
-        return spec, rebuild(spec, allowed)
+        model = rebuild(spec, allowed)
     except ModelSpecError as exc:
-        fail(f"`{PROBLEMS[problem]['builder']}()`: {exc.message}")
+        fail(f"`{builder}()`: {exc.message}")
+    try:
+        check_computes(model)
+    except GradingFailure as exc:
+        fail(f"`{builder}()` does not compute anything from the image yet, so the problem's "
+             f"rules are not checked on it: {exc.message}")
+    return spec, model
 
 
 def settings(student: Any, problem: str, seed: int = 0) -> TrainSettings:

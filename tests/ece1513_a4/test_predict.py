@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from grader.checks import as_array, assert_allclose
+from grader.checks.substance import require_substance
 
 from .common import batch, problem1, random_params, reference_predict
 
@@ -30,6 +31,11 @@ def test_predict_returns_log_probabilities(student):
     rng = np.random.default_rng(1513)
     params = random_params(rng, [784, 32, 10])
     x, _ = batch(rng, 9, 784)
+    other = random_params(rng, [784, 32, 10])
+    require_substance("predict", [(_predict(student, p, x), reference_predict(p, x))
+                                  for p in (params, other)],
+                      name="`predict(params, inputs)`", varies="the parameters",
+                      then="Rows of probabilities that sum to one")
     out = _predict(student, params, x)
     assert_allclose(np.exp(out.astype(np.float64)).sum(axis=1), np.ones(len(x)),
                     name="exp(predict(params, inputs)).sum(axis=1)", rtol=1e-4, atol=1e-4,

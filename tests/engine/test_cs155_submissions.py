@@ -54,9 +54,8 @@ def test_messages_name_layers_and_numbers():
 def test_template_gets_zero():
     results = _graded(PACK.template_dir / "solution.py")
     assert results.score == 0
-    for test in ran(results):
-        hint = "is missing" if test.tags[0].startswith("TRAINING") else "NotImplementedError"
-        assert hint in test.output, (test.name, test.output)
+    for test in ran(results):  # the settings count only beside a model: they say so too
+        assert "NotImplementedError" in test.output, (test.name, test.output)
 
 
 @pytest.mark.gpu

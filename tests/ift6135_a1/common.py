@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import assert_allclose
+from grader.checks import as_array, assert_allclose
+from grader.checks.charged_once import judge_apart, twin_functions
 from grader.feedback import fail
 from grader.packs import load_pack
 from grader.worker.client import SubmissionError
@@ -76,20 +77,74 @@ def _no_data() -> tuple:
     return (empty, empty, empty)
 
 
-def student_net(student: Any, **kwargs: Any) -> Any:
-    """Construct the student's NN with keyword arguments only.
+# Where the template keeps each constructor argument, for classes whose constructor lacks it
+ATTRIBUTES = {"activation": "activation_str"}
+# The helpers each function calls, judged with the reference's versions standing in
+# (grader.checks.charged_once): a bug is charged to the function it is in, once.
+ACTIVATION_HELPERS = ("relu", "sigmoid", "tanh", "activation")
+FORWARD_HELPERS = (*ACTIVATION_HELPERS, "softmax")
+EVALUATE_HELPERS = ("forward", "loss", "compute_loss_and_accuracy")
+TRAINING_HELPERS = ("initialize_weights", *EVALUATE_HELPERS, "backward", "update")
+SYNC = ("weights",)
 
-    Earlier years of the course template had no ``init_method`` parameter (Glorot was the only
-    initialisation). Asking such a class for the default, ``init_method="glorot"``, is retried
-    without the keyword; asking for another initialisation is not.
+
+def constructor_keywords(student: Any) -> frozenset[str] | None:
+    """The keywords the student's ``NN(...)`` accepts (None: any, it takes ``**kwargs``).
+
+    Templates differ across years: H21's has no ``init_method`` parameter, H20's final one
+    sets ``self.init_method`` without taking it. The grader passes only what is accepted.
     """
-    try:
-        return student.NN(**kwargs)
-    except SubmissionError as exc:
-        if kwargs.get("init_method") == "glorot" and "init_method" in exc.message \
-                and "unexpected keyword" in exc.message:
-            return student.NN(**{k: v for k, v in kwargs.items() if k != "init_method"})
-        raise
+    worker = student.worker
+    key = (id(worker), worker.starts)
+    if key not in _SIGNATURES:
+        try:
+            signature = student.engine("describe_signature", student.handle("NN"),
+                                       doing="reading the parameters of `NN`")
+        except SubmissionError:
+            signature = [{"name": "", "kind": "**kwargs"}]  # unknown: pass everything
+        _SIGNATURES[key] = None if any(p["kind"] == "**kwargs" for p in signature) else \
+            frozenset(p["name"] for p in signature if p["kind"] in ("positional", "keyword"))
+    return _SIGNATURES[key]
+
+
+_SIGNATURES: dict[tuple[int, int], frozenset[str] | None] = {}
+
+
+def student_net(student: Any, **kwargs: Any) -> Any:
+    """Construct the student's NN with the keyword arguments its constructor accepts; the
+    others are set as attributes after construction where the object has them."""
+    accepted = constructor_keywords(student)
+    given = {k: v for k, v in kwargs.items() if accepted is None or k in accepted}
+    net = student.NN(**given)
+    for key, value in kwargs.items():
+        attribute = ATTRIBUTES.get(key, key)
+        if key not in given and net.has(attribute):
+            setattr(net, attribute, value)
+    return net
+
+
+def can_select_init(student: Any, net: Any) -> bool:
+    """Whether the student's class lets the grader choose the initialisation."""
+    accepted = constructor_keywords(student)
+    return accepted is None or "init_method" in accepted or net.has("init_method")
+
+
+def reference_twin(**kwargs: Any) -> Any:
+    """A reference NN with the same settings as a student's, whose methods stand in for the
+    student's helpers (see ``judged``)."""
+    kwargs.pop("data", None)
+    hidden = kwargs.pop("hidden_dims", (784, 256))
+    return reference_net(tuple(hidden), kwargs.pop("activation", "relu"), **kwargs)
+
+
+def judged(net: Any, twin: Any, helpers: tuple[str, ...], run: Any, check: Any, *,
+           function: str, feedback: list[str] | None = None, attribute: bool = True) -> None:
+    """Judge ``function`` (``check(run())``) with the reference's ``helpers`` standing in for
+    the student's; a note in ``feedback`` names a helper of theirs that would have made it fail."""
+    note = judge_apart(net, twin_functions(twin, helpers, SYNC), run, check, function=function,
+                       sync=SYNC, attribute=attribute)
+    if note and feedback is not None:
+        feedback.append(note)
 
 
 def weights_of(net: Any, *, name: str = "self.weights") -> dict:
@@ -109,16 +164,30 @@ def check_keys(got: dict, expected: list[str], *, what: str) -> None:
              f"(it has {have}).")
 
 
-def tolerance(got: Any, rtol: float, atol: float) -> dict[str, float]:
-    """float32 answers are legitimate: compare them at float32's precision."""
-    dtype = getattr(got, "dtype", None)
-    if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
-        return {"rtol": max(rtol, 1e-4), "atol": max(atol, 1e-6)}
+def tolerance(got: Any, rtol: float, atol: float, like: Any = None) -> dict[str, float]:
+    """float32 answers are legitimate: compare them at float32's precision (also when
+    ``like``, a value the student's own code computed, shows it works in float32)."""
+    for value in (got, like):
+        dtype = getattr(value, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and dtype.itemsize < 8:
+            return {"rtol": max(rtol, 1e-4), "atol": max(atol, 1e-6)}
     return {"rtol": rtol, "atol": atol}
 
 
+def working_precision(net: Any) -> Any:
+    """A value computed by the student's own helper, whose dtype says in which precision their
+    code works: with the grader's float64 helpers standing in, a float32 backward returns
+    float64 arrays that carry float32's rounding."""
+    try:
+        return as_array(net.activation(np.ones((1, 2))), name="activation(x)")
+    except Exception:  # noqa: BLE001 - a broken helper is graded by its own tests
+        return None
+
+
 def assert_arrays(got: dict, expected: dict, keys: list[str], *, context: str,
-                  rtol: float = 1e-5, atol: float = 1e-8, factors: dict | None = None) -> None:
+                  rtol: float = 1e-5, atol: float = 1e-8, factors: dict | None = None,
+                  like: Any = None) -> None:
     for key in keys:
-        assert_allclose(got[key], expected[key], name=key, **tolerance(got[key], rtol, atol),
-                        context=context, factors=factors)
+        assert_allclose(got[key], expected[key], name=key,
+                        **tolerance(got[key], rtol, atol, like), context=context,
+                        factors=factors)

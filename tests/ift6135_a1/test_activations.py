@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 from grader.checks import assert_allclose
 
-from .common import ACTIVATIONS, reference_net, splits, student_net
+from .common import ACTIVATIONS, judged, reference_net, reference_twin, splits, student_net
 
 matrices = hnp.arrays(
     np.float64, hnp.array_shapes(min_dims=2, max_dims=2, min_side=1, max_side=6),
@@ -106,13 +106,21 @@ def test_relu_large_inputs(student, rng):
 
 @pytest.mark.graded(points=1, function="activation")
 @pytest.mark.parametrize("name", ACTIVATIONS)
-def test_activation_selects_by_name(student, rng, name):
+def test_activation_selects_by_name(student, rng, name, feedback):
     """activation(x) and activation(x, grad=True) use the function named by `activation`"""
     x = _away_from_kink(rng.normal(0, 3, (5, 7)))
     ref = reference_net((4,), activation=name)
     net = _net(student, rng, activation=name)
     context = f"with `NN(activation={name!r})`"
-    assert_allclose(net.activation(x), ref.activation(x), name="activation(x)",
-                    context=context, **TOL)
-    assert_allclose(net.activation(x, grad=True), ref.activation(x, grad=True),
-                    name="activation(x, grad=True)", context=context, **TOL)
+
+    def check(result):
+        values, grads = result
+        assert_allclose(values, ref.activation(x), name="activation(x)", context=context,
+                        **TOL)
+        assert_allclose(grads, ref.activation(x, grad=True), name="activation(x, grad=True)",
+                        context=context, **TOL)
+
+    # relu, sigmoid and tanh have their own tests: activation is judged on its dispatch
+    judged(net, reference_twin(hidden_dims=(4,), activation=name), ("relu", "sigmoid", "tanh"),
+           lambda: (net.activation(x), net.activation(x, grad=True)), check,
+           function="activation", feedback=feedback)

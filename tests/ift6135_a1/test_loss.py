@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from grader.checks import assert_scalar_close
+from grader.checks.substance import assert_consistent, require_substance
 
 from .common import one_hot, reference_net, splits, student_net, tolerance
 
@@ -41,12 +42,18 @@ def test_loss_is_mean_not_sum(student, rng):
     """repeating the batch twice does not change the loss (a mean, not a sum)"""
     p, y = _probabilities(rng, 8, 5), one_hot(rng.integers(0, 5, 8), 5)
     net = student_net(student, hidden_dims=(4,), data=splits(rng))
+    ref = reference_net((4,))
+    other = _probabilities(rng, 8, 5)  # the same labels, another prediction
+    substance = require_substance(
+        "loss", [(net.loss(q.copy(), y), ref.loss(q.copy(), y)) for q in (p, other)],
+        name="`loss(prediction, labels)`", varies="the prediction",
+        then="Giving the same value on a repeated batch")
     once = net.loss(p.copy(), y)
-    assert_scalar_close(net.loss(np.vstack([p, p]), np.vstack([y, y])), once,
-                        name="loss on the batch repeated twice", **tolerance(once, 1e-6, 1e-9),
-                        expected_name="your loss on the batch once",
-                        context="must equal the loss on the batch once",
-                        factors={"2 (the batch doubled)": 2})
+    assert_consistent(net.loss(np.vstack([p, p]), np.vstack([y, y])), once, scalar=True,
+                      name="loss on the batch repeated twice", **tolerance(once, 1e-6, 1e-9),
+                      own_name="your loss on the batch once", substance=substance,
+                      context="must equal the loss on the batch once",
+                      factors={"2 (the batch doubled)": 2})
 
 
 @pytest.mark.graded(points=1, function="loss", visibility="after_published")

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from grader.checks import as_array, assert_allclose
+from grader.checks.substance import Substance, assert_consistent, require_substance
 from grader.feedback import fail, show_array
 
 from .common import reference_net, splits, student_net
@@ -20,8 +21,20 @@ logits = hnp.arrays(
 TOL = {"rtol": 1e-5, "atol": 1e-8}
 
 
+PROBES = (np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 5.0]]),
+          np.array([[-1.0, 4.0, 0.5], [2.0, 2.0, -3.0]]))
+
+
 def _net(student, rng):
     return student_net(student, hidden_dims=(4,), data=splits(rng))
+
+
+def _substance(net, then: str) -> Substance:
+    """softmax's answers on two fixed inputs show it computes something (a property of
+    softmax also holds for, say, a constant)."""
+    ref = reference_net((4,))
+    return require_substance("softmax", [(net.softmax(x), ref.softmax(x)) for x in PROBES],
+                             name="`softmax(x)`", then=then)
 
 
 @pytest.mark.graded(points=1, function="softmax")
@@ -29,7 +42,9 @@ def _net(student, rng):
 @given(x=logits)
 def test_softmax_rows_sum_to_one(student, rng, x):
     """each row of softmax(x) is a probability distribution"""
-    p = as_array(_net(student, rng).softmax(x), name="softmax(x)", shape=x.shape)
+    net = _net(student, rng)
+    _substance(net, then="Rows that sum to one")
+    p = as_array(net.softmax(x), name="softmax(x)", shape=x.shape)
     if p.shape != x.shape:
         fail(f"softmax(x) should keep the input's shape {x.shape}; it returned {p.shape}.")
     assert_allclose(p.sum(axis=1), np.ones(x.shape[0]), name="the row sums of softmax(x)",
@@ -53,11 +68,13 @@ def test_softmax_matches_reference(student, rng, x):
 def test_softmax_shift_invariant(student, rng, x, shift):
     """adding a constant to a row does not change its softmax"""
     net = _net(student, rng)
+    substance = _substance(net, then="Shift invariance")
     shifts = shift * np.linspace(-1, 1, x.shape[0])[:, None]
-    assert_allclose(net.softmax(x + shifts), net.softmax(x), name="softmax(x + c)",
-                    expected_name="your `softmax(x)`", rtol=1e-5, atol=1e-7,
-                    context=f"each row shifted by its own constant c = {show_array(shifts[:, 0])}"
-                            f"; the input was {show_array(x + shifts)}")
+    assert_consistent(net.softmax(x + shifts), net.softmax(x), name="softmax(x + c)",
+                      own_name="your `softmax(x)`", rtol=1e-5, atol=1e-7, substance=substance,
+                      context=f"each row shifted by its own constant c = "
+                              f"{show_array(shifts[:, 0])}; the input was "
+                              f"{show_array(x + shifts)}")
 
 
 @pytest.mark.graded(points=1, function="softmax", visibility="after_published")

@@ -1,8 +1,12 @@
 """train_loop (minibatch SGD, logs per epoch) and evaluate.
 
-The grader watches ``backward`` and ``update`` while the student's train_loop runs, so it
-can tell full-batch training, a missing update or a stuck minibatch from real minibatch SGD.
-Shuffling, and dropping or keeping the last partial batch, are both accepted.
+Both are judged with the reference's versions of the methods they call standing in for the
+student's (initialize_weights, forward, backward, update, loss, compute_loss_and_accuracy):
+what is graded here is the loop and its bookkeeping, and a bug in a helper is charged to that
+helper's tests only. The grader watches ``backward`` and ``update`` while the student's
+train_loop runs, so it can tell full-batch training, a missing update or a stuck minibatch from
+real minibatch SGD. Shuffling, and dropping or keeping the last partial batch, are both
+accepted.
 """
 
 from __future__ import annotations
@@ -15,12 +19,39 @@ import pytest
 from grader.checks import as_array, assert_scalar_close
 from grader.feedback import fail
 
-from .common import learnable_splits, random_weights, reference_net, student_net, tolerance
+from .common import (
+    EVALUATE_HELPERS,
+    TRAINING_HELPERS,
+    judged,
+    learnable_splits,
+    random_weights,
+    reference_net,
+    reference_twin,
+    student_net,
+    tolerance,
+    weights_of,
+)
 
 N_TRAIN, BATCH = 150, 32
 HIDDEN = (16, 12)
-DEPENDS = (" (train_loop relies on forward, backward and update: if their tests fail too, "
-           "fix those first.)")
+JUDGED = (" (train_loop ran with the grader's own forward, backward, update, loss and "
+          "initialize_weights in place of yours, so this is about the loop itself.)")
+
+
+def _train(student, data, feedback, run, check, **settings):
+    """Run the student's train_loop (``run(net)``) with the reference's helpers standing in."""
+    net = student_net(student, data=data, **settings)
+    judged(net, reference_twin(**settings), TRAINING_HELPERS, lambda: run(net), check,
+           function="train_loop", feedback=feedback, attribute=False)
+    return net
+
+
+def _final(net, hidden, data, split: int):
+    """(loss, accuracy) of the reference on ``data[split]`` with the student's final weights."""
+    ref = reference_net(hidden, "relu", {k: np.asarray(v, np.float64)
+                                         for k, v in weights_of(net).items()})
+    loss, accuracy, _ = ref.compute_loss_and_accuracy(*data[split])
+    return float(loss), float(accuracy)
 
 
 def _argument(call: list, position: int, name: str) -> dict:
@@ -41,105 +72,143 @@ def _batches(calls: list) -> list[tuple[int, list[float]]]:
 
 
 @pytest.mark.graded(points=2, function="train_loop")
-def test_train_loop_uses_minibatches(student, rng):
+def test_train_loop_uses_minibatches(student, rng, feedback):
     """each epoch runs forward/backward/update on every minibatch of `batch_size` examples"""
     data = learnable_splits(rng, n=N_TRAIN)
-    net = student_net(student, hidden_dims=(8, 6), lr=0.05, batch_size=BATCH, seed=0, data=data)
-    net.spy("backward")
-    net.spy("update")
-    net.train_loop(2)
-    batches = _batches(net.spied("backward"))
-    sizes = [size for size, _ in batches]
-    updates = len(net.spied("update"))
-    full, partial = N_TRAIN // BATCH, N_TRAIN % BATCH
-    per_epoch = {full, full + (1 if partial else 0)}
-    if not sizes:
-        fail("`train_loop` never called `self.backward(cache, labels)`: each minibatch needs "
-             "a forward pass, a backward pass and an update.")
-    setup = f"`NN(batch_size={BATCH})`, {N_TRAIN} training examples, `train_loop(2)`"
-    if any(s > BATCH for s in sizes):
-        fail(f"`backward` saw batches of sizes {sorted(set(sizes))} with {setup}: no batch "
-             f"may exceed `batch_size` = {BATCH} (training on the whole set at once?).")
-    if len(sizes) not in {2 * c for c in per_epoch}:
-        fail(f"`backward` ran {len(sizes)} times with {setup}; expected "
-             f"{' or '.join(str(2 * c) for c in sorted(per_epoch))} "
-             f"(ceil or floor of {N_TRAIN}/{BATCH} = {N_TRAIN / BATCH:.2f} per epoch).")
-    if updates != len(sizes):
-        fail(f"`update` ran {updates} times but `backward` {len(sizes)} times with {setup}: "
-             "every minibatch's gradients must be applied with `self.update(grads)`.")
-    known = {round(float(r), 5) for r in data[0][0].sum(axis=1)}
-    per = len(sizes) // 2
-    for epoch in range(2):
-        rows = [r for _, sums in batches[epoch * per:(epoch + 1) * per] for r in sums]
-        seen = {r for r in rows if r in known}
-        if rows and len(seen) < N_TRAIN - BATCH + 1:
-            fail(f"In epoch {epoch + 1} the minibatches held only {len(seen)} different "
-                 f"training examples of {N_TRAIN}: an epoch is one pass over the whole "
-                 "training set, each minibatch a different slice of it.")
+
+    def run(net):
+        net.spy("backward")
+        net.spy("update")
+        net.train_loop(2)
+        return _batches(net.spied("backward")), len(net.spied("update"))
+
+    def check(result):
+        batches, updates = result
+        sizes = [size for size, _ in batches]
+        full, partial = N_TRAIN // BATCH, N_TRAIN % BATCH
+        per_epoch = {full, full + (1 if partial else 0)}
+        if not sizes:
+            fail("`train_loop` never called `self.backward(cache, labels)`: each minibatch "
+                 "needs a forward pass, a backward pass and an update.")
+        setup = f"`NN(batch_size={BATCH})`, {N_TRAIN} training examples, `train_loop(2)`"
+        if any(s > BATCH for s in sizes):
+            fail(f"`backward` saw batches of sizes {sorted(set(sizes))} with {setup}: no batch "
+                 f"may exceed `batch_size` = {BATCH} (training on the whole set at once?).")
+        if len(sizes) not in {2 * c for c in per_epoch}:
+            fail(f"`backward` ran {len(sizes)} times with {setup}; expected "
+                 f"{' or '.join(str(2 * c) for c in sorted(per_epoch))} "
+                 f"(ceil or floor of {N_TRAIN}/{BATCH} = {N_TRAIN / BATCH:.2f} per epoch).")
+        if updates != len(sizes):
+            fail(f"`update` ran {updates} times but `backward` {len(sizes)} times with "
+                 f"{setup}: every minibatch's gradients must be applied with "
+                 "`self.update(grads)`.")
+        known = {round(float(r), 5) for r in data[0][0].sum(axis=1)}
+        per = len(sizes) // 2
+        for epoch in range(2):
+            rows = [r for _, sums in batches[epoch * per:(epoch + 1) * per] for r in sums]
+            seen = {r for r in rows if r in known}
+            if rows and len(seen) < N_TRAIN - BATCH + 1:
+                fail(f"In epoch {epoch + 1} the minibatches held only {len(seen)} different "
+                     f"training examples of {N_TRAIN}: an epoch is one pass over the whole "
+                     "training set, each minibatch a different slice of it.")
+
+    _train(student, data, feedback, run, check, hidden_dims=(8, 6), lr=0.05,
+           batch_size=BATCH, seed=0)
 
 
 @pytest.mark.graded(points=2, function="train_loop")
-def test_train_loop_learns(student, rng):
+def test_train_loop_learns(student, rng, feedback):
     """on an easy problem the training loss falls from epoch to epoch"""
     data = learnable_splits(rng, n=240)
     epochs = 6
-    net = student_net(student, hidden_dims=HIDDEN, lr=0.02, batch_size=16, seed=1, data=data)
-    logs = net.train_loop(epochs)
-    if not isinstance(logs, dict):
-        logs = net.train_logs
-    losses = [float(v) for v in as_array(logs.get("train_loss", []), name="train_loss")]
-    if len(losses) < epochs:
-        fail(f"`train_logs['train_loss']` has {len(losses)} entries after "
-             f"`train_loop({epochs})`; expected one per epoch.")
-    ref = reference_net(HIDDEN, "relu", lr=0.02, batch_size=16, seed=1, data=data)
-    ref_losses = ref.train_loop(epochs)["train_loss"]
-    if not losses[-1] < 0.8 * losses[0]:
-        fail(f"The training loss did not fall: per epoch {[round(v, 4) for v in losses]}. "
-             f"The reference, with the same settings, goes "
-             f"{[round(float(v), 4) for v in ref_losses]}. Is `update` called for every "
-             "minibatch, and are the weights initialised only once, before the first epoch?"
-             + DEPENDS)
-    X, Y = data[0]
-    recomputed = net.loss(net.forward(X)[f"Z{len(HIDDEN) + 1}"], Y)
-    assert_scalar_close(losses[-1], recomputed, name="the last `train_loss` in train_logs",
-                        rtol=1e-3, atol=1e-6,
-                        context="recomputed from your final weights with your forward and loss")
+    settings = {"hidden_dims": HIDDEN, "lr": 0.02, "batch_size": 16, "seed": 1}
+    ref_losses = reference_net(HIDDEN, "relu", data=data, **{k: v for k, v in settings.items()
+                                                              if k != "hidden_dims"}
+                               ).train_loop(epochs)["train_loss"]
+
+    def run(net):
+        logs = net.train_loop(epochs)
+        return logs if isinstance(logs, dict) else net.train_logs
+
+    def check(logs):
+        losses = [float(v) for v in as_array(logs.get("train_loss", []), name="train_loss")]
+        if len(losses) < epochs:
+            fail(f"`train_logs['train_loss']` has {len(losses)} entries after "
+                 f"`train_loop({epochs})`; expected one per epoch.")
+        if not losses[-1] < 0.8 * losses[0]:
+            fail(f"The training loss did not fall: per epoch {[round(v, 4) for v in losses]}. "
+                 f"The reference, with the same settings, goes "
+                 f"{[round(float(v), 4) for v in ref_losses]}. Is `update` called for every "
+                 "minibatch, and are the weights initialised only once, before the first "
+                 "epoch?" + JUDGED)
+        final_loss, _ = _final(net, HIDDEN, data, 0)
+        assert_scalar_close(losses[-1], final_loss, name="the last `train_loss` in train_logs",
+                            rtol=1e-3, atol=1e-6,
+                            context="recomputed from your final weights: the log must "
+                                    "measure the weights training ended with")
+
+    net = student_net(student, data=data, **settings)
+    judged(net, reference_twin(**settings), TRAINING_HELPERS, lambda: run(net), check,
+           function="train_loop", feedback=feedback, attribute=False)
 
 
 @pytest.mark.graded(points=1, function="train_loop")
-def test_train_logs_filled_per_epoch(student, rng):
+def test_train_logs_filled_per_epoch(student, rng, feedback):
     """train_logs gets one entry per epoch for each of its four curves"""
     data = learnable_splits(rng, n=64)
-    net = student_net(student, hidden_dims=(8, 6), lr=0.05, batch_size=16, seed=0, data=data)
-    net.train_loop(3)
-    logs = net.train_logs
-    for key in ("train_accuracy", "validation_accuracy", "train_loss", "validation_loss"):
-        values = logs.get(key) if isinstance(logs, dict) else None
-        if values is None or len(values) != 3:
-            got = "missing" if values is None else f"{len(values)} entries"
-            fail(f"`train_logs['{key}']` after `train_loop(3)`: {got}, expected 3.")
-        if not all(math.isfinite(float(v)) for v in values):
-            fail(f"`train_logs['{key}']` holds non-finite values: {values}.")
+    hidden = (8, 6)
+    settings = {"hidden_dims": hidden, "lr": 0.05, "batch_size": 16, "seed": 0}
+    net = student_net(student, data=data, **settings)
+
+    def run(net):
+        net.train_loop(3)
+        return net.train_logs
+
+    def check(logs):
+        for key in ("train_accuracy", "validation_accuracy", "train_loss", "validation_loss"):
+            values = logs.get(key) if isinstance(logs, dict) else None
+            if values is None or len(values) != 3:
+                got = "missing" if values is None else f"{len(values)} entries"
+                fail(f"`train_logs['{key}']` after `train_loop(3)`: {got}, expected 3.")
+            if not all(math.isfinite(float(v)) for v in values):
+                fail(f"`train_logs['{key}']` holds non-finite values: {values}.")
+        # The logs measure the model: the last validation entries are those of the final
+        # weights (which a log of made-up numbers is not).
+        loss, accuracy = _final(net, hidden, data, 1)
+        context = "recomputed on `self.valid` from your final weights"
+        assert_scalar_close(logs["validation_loss"][-1], loss, rtol=1e-3, atol=1e-6,
+                            name="the last `validation_loss` in train_logs", context=context)
+        assert_scalar_close(logs["validation_accuracy"][-1], accuracy, rtol=0, atol=1e-9,
+                            name="the last `validation_accuracy` in train_logs",
+                            context=context)
+
+    judged(net, reference_twin(**settings), TRAINING_HELPERS, lambda: run(net), check,
+           function="train_loop", feedback=feedback, attribute=False)
 
 
 @pytest.mark.graded(points=2, function="evaluate")
-def test_evaluate_reports_test_loss_and_accuracy(student, rng):
+def test_evaluate_reports_test_loss_and_accuracy(student, rng, feedback):
     """evaluate() returns (loss, accuracy) on the test set, for the current weights"""
     data = learnable_splits(rng, n=120)
     hidden = (8, 6)
     net = student_net(student, hidden_dims=hidden, data=data)
-    net.weights = random_weights(rng, [data[0][0].shape[1], *hidden, data[0][1].shape[1]])
-    result = net.evaluate()
-    if not isinstance(result, (tuple, list)) or len(result) != 2:
-        fail(f"`evaluate()` should return `(test_loss, test_accuracy)`, got {result!r:.200}.")
-    # Expected values come from the submission's own forward and loss, so that a bug there
-    # is graded by their tests, not a second time here.
-    X_test, Y_test = data[2]
-    output = as_array(net.forward(X_test)[f"Z{len(hidden) + 1}"], name="forward output")
-    accuracy = float(np.mean(np.argmax(output, axis=1) == np.argmax(Y_test, axis=1)))
-    loss = net.loss(output.copy(), Y_test)
-    context = "for the test set (`self.test`), computed with your forward and loss"
-    assert_scalar_close(result[1], accuracy, name="the accuracy from `evaluate()`",
-                        context=context, rtol=0, atol=1e-9)
-    assert_scalar_close(result[0], loss, name="the loss from `evaluate()`", context=context,
-                        **tolerance(result[0], 1e-5, 1e-8))
+    weights = random_weights(rng, [data[0][0].shape[1], *hidden, data[0][1].shape[1]])
+    net.weights = weights
+    # Expected values come from the reference on the same weights; evaluate runs with the
+    # reference's forward, loss and compute_loss_and_accuracy in place of the student's, so
+    # that a bug there is graded by their tests, not a second time here.
+    loss, accuracy, _ = reference_net(hidden, "relu", weights).compute_loss_and_accuracy(
+        *data[2])
+
+    def check(result):
+        if not isinstance(result, (tuple, list)) or len(result) != 2:
+            fail(f"`evaluate()` should return `(test_loss, test_accuracy)`, got "
+                 f"{result!r:.200}.")
+        context = "for the test set (`self.test`) and the current weights"
+        assert_scalar_close(result[1], accuracy, name="the accuracy from `evaluate()`",
+                            context=context, rtol=0, atol=1e-9)
+        assert_scalar_close(result[0], loss, name="the loss from `evaluate()`", context=context,
+                            **tolerance(result[0], 1e-5, 1e-8))
+
+    judged(net, reference_twin(hidden_dims=hidden), EVALUATE_HELPERS, lambda: net.evaluate(),
+           check, function="evaluate", feedback=feedback)

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from grader.feedback import fail
+from grader.feedback import GradingFailure, fail
 
 from .answers import sweep_results
 from .common import SETTINGS, StudentModel, check_fidelity, probe_images, student_model
@@ -99,7 +99,25 @@ def test_weight_decay_on_hidden_layers(student):
 def test_sweep_is_reported(student):
     """`SWEEP_RESULTS` has 5 factors in [1e-6, 1e-3], each with a mean and std accuracy"""
     results = sweep_results(student)
+    _sweeps_something(student, results)
     spread = max(results) / min(results)
     if spread < 10:
         fail(f"Your factors {', '.join(f'{f:g}' for f in results)} span less than a factor "
              "of 10; the handout asks to explore the range from 1e-6 to 1e-3.")
+
+
+def _sweeps_something(student, results: dict[float, tuple[float, float]]) -> None:
+    """The sweep's table counts only when it reports an experiment: beside a builder that
+    builds a model, results that are not one number copied for every factor (a real sweep
+    of 3 replicates never gives the same mean and spread five times)."""
+    try:
+        _model(student, PROBE_FACTORS[0])
+    except GradingFailure as exc:
+        fail(f"The sweep reports results of `{BUILDER}(factor)`, which does not build a model "
+             f"the grader can read yet, so the table earns nothing: {exc.message}")
+    if len(set(results.values())) == 1:
+        mean, std = next(iter(results.values()))
+        fail(f"`{WD['results']}` gives the same result, ({mean:g}, {std:g}), for every factor: "
+             "that is not what a sweep of 3 replicates per factor measures. Report each "
+             "factor's own mean and standard deviation.")
+

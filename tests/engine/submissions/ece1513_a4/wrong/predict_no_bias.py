@@ -1,4 +1,4 @@
-# expect-fail: predict, loss
+# expect-fail-only: predict
 # bug: predict never adds the biases b (hidden layers and output layer)
 # -*- coding: utf-8 -*-
 """ECE1513 - Assignment 4

@@ -1,4 +1,4 @@
-# expect-fail: initialize_weights
+# expect-fail: initialize_weights, forward, backward
 # bug: W_l stored as (fan_out, fan_in); forward/backward use W.T consistently, but the shapes break the convention
 import gzip
 import pickle

@@ -1,6 +1,7 @@
 # expect-fail-gpu: SWEEP_RESULTS
 # expect: full-marks-cpu
-# Reports Hinton's 0.9847 for every factor instead of its own runs.
+# Reports invented numbers around Hinton's 0.9847 for every factor instead of its own runs
+# (the same number five times is refused on the CPU already: stub_notebook_model_everywhere).
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras
@@ -122,9 +123,9 @@ PARAMETERS = 55050
 # (The reference's numbers: the grader's own replicates of this model, seeds 0-2, on the CPU,
 # bench/keras_sweep.py, 2026-11-23.)
 SWEEP_RESULTS = {
-    1e-6: (0.9847, 0.0),
-    1e-5: (0.9847, 0.0),
-    5e-5: (0.9847, 0.0),
-    1e-4: (0.9847, 0.0),
-    1e-3: (0.9847, 0.0),
+    1e-6: (0.9846, 0.0004),
+    1e-5: (0.9848, 0.0003),
+    5e-5: (0.9847, 0.0005),
+    1e-4: (0.9849, 0.0004),
+    1e-3: (0.9847, 0.0006),
 }
