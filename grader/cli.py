@@ -13,8 +13,9 @@ from pathlib import Path
 
 from grader.batch.cluster import ClusterError
 from grader.batch.roster import RosterError
+from grader.canary import CanaryFailed, environment_problem_results, run_canary
 from grader.packs import PackNotFound, available_packs, load_pack
-from grader.report import score_table
+from grader.report import NOT_RUN_STATUSES, score_table
 from grader.results import Results, failure_results, write_results
 from grader.runner import GradeOptions, grade
 
@@ -53,6 +54,9 @@ def _assignment_from_config(submission: str | os.PathLike | None) -> str | None:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    if not Path(args.submission).exists():
+        print(f"grader: {args.submission}: no such file or folder", file=sys.stderr)
+        return 2
     pack = load_pack(_pack_name(args.assignment, args.submission))
     options = GradeOptions(public_only=args.public_only, fast=args.fast, load_mode=args.load_mode,
                            overall_timeout_s=args.timeout, gpu_tests=args.gpu_tests)
@@ -78,8 +82,12 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     try:
         pack = load_pack(_pack_name(args.assignment, args.submission_dir))
         # No GPU on Gradescope: the later tests show as "graded later", 0/0, until merged.
-        results = grade(args.submission_dir, pack, GradeOptions(gpu_tests=args.gpu_tests))
-        data = results.to_json()
+        options = GradeOptions(gpu_tests=args.gpu_tests)
+        canary = run_canary(pack, options)  # cached when setup.sh's canary passed
+        if canary.ok:
+            data = grade(args.submission_dir, pack, options).to_json()
+        else:
+            data = environment_problem_results(canary).to_json()
     except Exception as exc:  # noqa: BLE001 - the results file must be written regardless
         data = failure_results(
             f"Autograder failed: {type(exc).__name__}: {exc}. Please tell the course staff.",
@@ -100,7 +108,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
                            cluster=args.cluster, gpu_fraction=args.gpu_fraction,
                            overall_timeout_s=args.timeout, fast=args.fast, force=args.force,
                            similarity=not args.no_similarity, progress=not args.quiet)
-    summary = run_batch(args.submissions, pack, args.out, options)
+    try:
+        summary = run_batch(args.submissions, pack, args.out, options)
+    except CanaryFailed as exc:
+        print(f"grader: the batch was stopped before grading anyone.\n{exc}",
+              file=sys.stderr)
+        return 3
     print(summary.describe())
     return 0
 
@@ -118,7 +131,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from grader.doctor import run
 
-    return run(as_json=args.json)
+    return run(as_json=args.json, assignment=args.assignment)
 
 
 def _show(results: Results, title: str, submission: str) -> None:
@@ -126,11 +139,16 @@ def _show(results: Results, title: str, submission: str) -> None:
     print(score_table(results))
     if results.output:
         print("\n" + results.output)
-    failed = [t for t in results.tests if t.status != "passed"]
+    failed = [t for t in results.tests if t.status not in ("passed", *NOT_RUN_STATUSES)]
     if failed:
         print("\nWhat went wrong:")
         for t in failed:
             print(f"\n## {t.number}. {t.name} ({t.score:g}/{t.max_score:g})\n{t.output}")
+    not_run = [t for t in results.tests if t.status in NOT_RUN_STATUSES]
+    if not_run:
+        print("\nNot run here (no points lost or won):")
+        for t in not_run:
+            print(f"- {t.number}. {t.name}: {t.output.removeprefix('Not run: ')}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -198,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("doctor", help="what this machine can enforce around the worker")
     d.add_argument("--json", action="store_true", help="machine-readable output")
+    d.add_argument("--assignment", help="also grade this pack's reference here (the canary); "
+                                        "exit 1 if it loses points")
     d.set_defaults(func=cmd_doctor)
     return parser
 

@@ -138,17 +138,41 @@ def render(report: dict[str, Any]) -> str:
         lines += [f"  {key:<18} {value}" for key, value in worker.items()]
     else:
         lines.append(f"  {worker}")
+    canary = report.get("canary")
+    if canary:
+        lines += ["", "The canary (the reference graded here as students are):", ""]
+        if canary["ok"]:
+            lines.append(f"  full marks: {canary['score']:g}/{canary['max_score']:g} on the "
+                         "tests that ran")
+        else:
+            lines.append(f"  FAILED: {canary['score']:g}/{canary['max_score']:g}; students "
+                         "must not be graded here until this is fixed:")
+            lines += [f"  - {name}: {(msg.strip().splitlines() or [''])[0][:300]}"
+                      for name, msg in canary["failures"][:10]]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="grader doctor", description=__doc__)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--assignment", help="also grade this pack's reference here (the "
+                                             "canary); exit 1 if it loses points")
     args = parser.parse_args(argv)
-    return run(as_json=args.json)
+    return run(as_json=args.json, assignment=args.assignment)
 
 
-def run(as_json: bool = False) -> int:
+def run(as_json: bool = False, assignment: str | None = None) -> int:
+    """Print the report; with ``assignment``, run the canary too (fresh, not from the cache)
+    with the options ``grader gradescope`` uses, and return 1 when the reference fails."""
     report = checks()
+    if assignment:
+        from grader.canary import run_canary
+        from grader.packs import load_pack
+        from grader.runner import GradeOptions
+
+        # fresh, and remembered when it passes: grading here then does not repeat it
+        canary = run_canary(load_pack(assignment), GradeOptions(gpu_tests="auto"), reuse=False)
+        report["canary"] = {"ok": canary.ok, "score": canary.score,
+                            "max_score": canary.max_score, "failures": canary.failures}
     print(json.dumps(report, indent=2) if as_json else render(report))
-    return 0
+    return 0 if report.get("canary", {}).get("ok", True) else 1

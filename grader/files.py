@@ -1,4 +1,5 @@
-"""Writing a file so that readers see the old content or the new, never half of it."""
+"""Files of the grader's own: written so that readers see the old content or the new, never
+half of it, and kept in one user cache."""
 
 from __future__ import annotations
 
@@ -24,3 +25,13 @@ def write_atomically(path: str | os.PathLike, data: bytes | str) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def cache_root() -> Path:
+    """Where the grader keeps what it may reuse (datasets, environment checks):
+    ``$GRADER_CACHE``, else ``$XDG_CACHE_HOME/grader``, else ``~/.cache/grader``."""
+    if os.environ.get("GRADER_CACHE"):
+        return Path(os.environ["GRADER_CACHE"]).expanduser()
+    if os.environ.get("XDG_CACHE_HOME"):
+        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "grader"
+    return Path.home() / ".cache" / "grader"

@@ -25,6 +25,7 @@ from grader.batch.grades import Graded, write_grades
 from grader.batch.pages import safe_name, write_feedback
 from grader.batch.roster import Entry, discover, open_export
 from grader.batch.task import HandInTooLarge, Task, pack_files, run_task
+from grader.canary import check_environment
 from grader.packs import Pack
 from grader.results import failure_results, write_results
 from grader.runner import GradeOptions, pack_digest, submission_digest
@@ -47,6 +48,7 @@ class BatchOptions:
     similarity: bool = True
     feedback: bool = True
     progress: bool = True
+    canary: bool = True  # grade the reference first; stop if it loses points (grader.canary)
 
 
 @dataclass
@@ -76,6 +78,8 @@ def run_batch(source: str | Path, pack: Pack, out: str | Path,
     entries = discover(open_export(source, out / "export"))
     grade_options = GradeOptions(fast=options.fast, overall_timeout_s=options.overall_timeout_s,
                                  gpu_tests=PARTS[options.part])
+    if options.canary:  # a broken environment must not be charged to a whole class
+        check_environment(pack, grade_options)
     stamp = {"grader_version": __version__, "pack_sha256": pack_digest(pack),
              "part": options.part, "fast": options.fast}
     summary = BatchSummary(out=out)

@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from grader.files import write_atomically
+from grader.files import cache_root, write_atomically
 
 __all__ = [
     "DATASETS",
@@ -229,11 +229,7 @@ def _get_spec(name: str) -> DatasetSpec:
 
 
 def _cache_dir(spec: DatasetSpec) -> Path:
-    if os.environ.get("GRADER_CACHE"):
-        return Path(os.environ["GRADER_CACHE"]).expanduser() / spec.name
-    if os.environ.get("XDG_CACHE_HOME"):
-        return Path(os.environ["XDG_CACHE_HOME"]).expanduser() / "grader" / spec.name
-    return Path.home() / ".cache" / "grader" / spec.name
+    return cache_root() / spec.name
 
 
 def _downloads_disabled_by_env() -> bool:

@@ -3,7 +3,7 @@
 # Written by `grader build-autograder` (grader ${grader_version}): rebuild the zip rather than
 # editing it. Gradescope unpacks the zip to /autograder/source and runs this script from there.
 #
-# Three steps, each logged with its duration:
+# Four steps, each logged with its duration:
 #   1. system   a Python >= 3.11 that can create a virtualenv: python3.12, python3.11, python3
 #               (or exactly $GRADER_PYTHON); when there is none, apt-get installs python3.11,
 #               from the deadsnakes PPA if the plain install fails. GRADER_SKIP_SYSTEM=1
@@ -15,6 +15,8 @@
 #   3. data     the datasets the assignment needs (${datasets_text}), each file checked by
 #               sha256, into $GRADER_CACHE (default $AUTOGRADER_ROOT/cache). Nothing is
 #               downloaded when $MNIST_DIR already holds the verified files.
+#   4. canary   `grader doctor --assignment ${assignment}`: the reference is graded in this
+#               image as students will be; if it does not get full marks, the build fails.
 # The settings that run_autograder needs later go to $AUTOGRADER_ROOT/grader-image.env.
 set -euo pipefail
 
@@ -117,6 +119,14 @@ data_step() {
     "$VENV/bin/python" -m grader.data fetch "${DATASETS[@]}"
 }
 
+canary_step() {
+    # The reference is graded in the image just built, as run_autograder will grade students:
+    # a broken environment fails the build here, instead of charging every student later.
+    # Its passing verdict is cached, so run_autograder's own check costs nothing.
+    "$VENV/bin/grader" doctor --assignment "${assignment}" \
+        || die "the ${assignment} reference does not get full marks in this image (above); fix the environment"
+}
+
 write_image_env() {
     {
         printf '# Written by setup.sh; run_autograder uses these unless its environment sets them.\n'
@@ -152,6 +162,7 @@ main() {
     step install install_step
     step data data_step
     write_image_env
+    step canary canary_step
     log "done in $(awk -v a="$start" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }') s"
 }
 
