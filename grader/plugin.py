@@ -146,6 +146,7 @@ def _meta(item: pytest.Item, number: int) -> dict | None:
         "nodeid": item.nodeid, "name": name, "points": float(kwargs["points"]),
         "function": kwargs["function"], "visibility": kwargs.get("visibility", "visible"),
         "number": str(number), "gpu": item.get_closest_marker("gpu") is not None,
+        "slow": item.get_closest_marker("slow") is not None,
     }
 
 
@@ -170,7 +171,8 @@ class _SessionWorker:
         except Exception as exc:  # noqa: BLE001 - not found, unreadable zip, ...
             self.fatal = f"Your submission could not be found or opened: {exc}"
             submission, root, self.note = Path(pack.submission_name), Path("."), ""
-            _emit(config, {"event": "load", "fatal": self.fatal})
+            _emit(config, {"event": "load", "fatal": self.fatal,
+                           "status": getattr(exc, "status", "not loadable")})
         mode = config.getoption("load_mode") or pack.load_mode
         self.worker = Worker(submission, root, mode=mode, limits=pack.limits,
                              landlock=not config.getoption("no_landlock"),
@@ -189,7 +191,8 @@ class _SessionWorker:
             self.fatal = f"Your file could not be loaded. {exc.message}"
             if not first:
                 self.fatal = f"The worker could not be restarted. {exc.message}"
-            _emit(self.config, {"event": "load", "fatal": self.fatal})
+            _emit(self.config, {"event": "load", "fatal": self.fatal,
+                                "status": "not loadable" if first else "error"})
             raise SubmissionError(self.fatal, kind="load") from None
         if first:
             _emit(self.config, {"event": "load", "report": report, "note": self.note,

@@ -13,6 +13,14 @@ from typing import Any
 from grader.results import Results, TestResult
 
 NOT_RUN = "Not run: grading stopped before this test ({why})."
+NOT_GRADED = {
+    "missing": "Not graded: nothing to grade was found in your submission; the top of this page "
+               "says what was there.",
+    "not loadable": "Not graded: your file could not be loaded; the reason is at the top of "
+                    "this page.",
+    "error": "Not graded: the grader could not run your file; the top of this page says why.",
+}
+START_HERE_AT = 2  # tests failing with the same first line make a root cause
 DEFERRED_NOTE = ("Graded later {where}: this test trains your model on real data, which runs "
                  "after the deadline. It shows 0/0 here; its {points:g} points are added when "
                  "grades are published.")
@@ -33,16 +41,64 @@ def results_from_events(events: list[dict], *, stopped_because: str = "the run e
             load = event
     tests = [_test_result(meta, outcomes.get(meta["nodeid"]), stopped_because)
              for meta in collected]
+    status = load_status(load)
     extra = {"isolation": load.get("isolation", "not started"),
-             "submission": load.get("note", "")}
-    return Results(tests=tests, output=_overview(load), execution_time=execution_time,
+             "submission": load.get("note", ""), "load_status": status}
+    overview = _overview(load)
+    if status != "ok":
+        _point_to_the_top(tests, NOT_GRADED.get(status, NOT_GRADED["error"]))
+    else:
+        overview = "\n\n".join(part for part in (_start_here(tests), overview) if part)
+    return Results(tests=tests, output=overview, execution_time=execution_time,
                    extra_data=extra)
 
 
+def load_status(load: dict) -> str:
+    """``ok``; ``missing`` (nothing handed in); ``not loadable`` (a syntax error, an empty
+    file, a refused archive, a file the worker could not load); ``error`` (the grader's)."""
+    if load.get("fatal"):
+        return load.get("status", "not loadable")
+    report = load.get("report") or {}
+    if report.get("syntax_error") or report.get("empty"):
+        return "not loadable"
+    return "ok"
+
+
+def _point_to_the_top(tests: list[TestResult], pointer: str) -> None:
+    """A file that could not be loaded fails every test for that one reason: say it once,
+    at the top (the overview), not once per test."""
+    for test in tests:
+        if test.status in ("failed", "error") and test.score < test.max_score:
+            test.output = pointer
+
+
+def _start_here(tests: list[TestResult]) -> str:
+    """When several tests fail for one cause (a missing method, one broken helper), name it
+    first: fixing it may fix them all."""
+    causes: dict[str, list[TestResult]] = {}
+    for test in tests:
+        if test.status in ("failed", "error", "timeout") and test.score < test.max_score:
+            first = (test.output.strip().splitlines() or [""])[0]
+            causes.setdefault(first, []).append(test)
+    common = [(first, group) for first, group in causes.items()
+              if len(group) >= START_HERE_AT and first]
+    if not common:
+        return ""
+    lines = ["**Start here:** several tests fail for the same reason; fixing it may fix them "
+             "all."]
+    for first, group in sorted(common, key=lambda c: -len(c[1]))[:3]:
+        numbers = ", ".join(t.number or t.name for t in group[:12])
+        lines.append(f"- {len(group)} tests (#{numbers}{', …' if len(group) > 12 else ''}): "
+                     f"{first[:500]}")
+    return "\n".join(lines)
+
+
 def _test_result(meta: dict, outcome: dict | None, stopped_because: str) -> TestResult:
+    # the function first (what the test grades), then what kind of test it is
+    tags = [meta["function"], *(kind for kind in ("gpu", "slow") if meta.get(kind))]
     result = TestResult(
         name=meta["name"], max_score=meta["points"], visibility=meta["visibility"],
-        number=meta.get("number", ""), tags=[meta["function"]], nodeid=meta["nodeid"],
+        number=meta.get("number", ""), tags=tags, nodeid=meta["nodeid"],
     )
     if meta.get("gpu"):
         result.extra["gpu"] = True
@@ -106,8 +162,15 @@ def _overview(load: dict) -> str:
     parts = []
     if load.get("note"):
         parts.append(f"Graded: {load['note']}.")
+    if report.get("environment_errors"):
+        parts.append("**Autograder environment problem (not your code):** a library failed "
+                     "while your file imported it; the course staff have been told.\n"
+                     + "\n".join(f"- {e}" for e in report["environment_errors"]))
     if report.get("syntax_error"):
         parts.append(f"**Your file could not be loaded:** {report['syntax_error']}")
+    elif report.get("empty"):
+        parts.append(f"**Your file is empty:** {report.get('display_name', 'it')} holds no "
+                     "code. Did you upload the right file, after saving it?")
     if report.get("skipped_note"):
         parts.append(report["skipped_note"])
     if report.get("errors"):
@@ -115,10 +178,14 @@ def _overview(load: dict) -> str:
     return "\n\n".join(parts)
 
 
+NOT_RUN_STATUSES = ("skipped", "deferred")
+
+
 def score_table(results: Results) -> str:
-    """A plain-text table for terminals: one line per test, then the total."""
-    rows = [(t.number, t.name, ",".join(t.tags), f"{t.score:g}/{t.max_score:g}", t.status)
-            for t in results.tests]
+    """A plain-text table for terminals: one line per test, then the total (and the total
+    over the tests that ran, when some did not)."""
+    rows = [(t.number, t.name, t.tags[0] if t.tags else "", f"{t.score:g}/{t.max_score:g}",
+             t.status) for t in results.tests]
     header = ("#", "test", "function", "points", "status")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
     widths[1] = min(widths[1], 60)
@@ -126,4 +193,11 @@ def score_table(results: Results) -> str:
              for r in [header, *rows]]
     lines.insert(1, "-" * len(lines[0]))
     lines.append(f"Total: {results.score:g} / {results.max_score:g}")
+    ran = [t for t in results.tests if t.status not in NOT_RUN_STATUSES]
+    if len(ran) < len(results.tests):
+        left = sum(t.max_score for t in results.tests if t.status in NOT_RUN_STATUSES)
+        missing = len(results.tests) - len(ran)
+        lines.append(f"On the {len(ran)} tests that ran: {sum(t.score for t in ran):g} / "
+                     f"{sum(t.max_score for t in ran):g} ({missing} "
+                     f"test{'s' if missing > 1 else ''}, {left:g} points, not run here)")
     return "\n".join(lines)

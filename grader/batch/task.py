@@ -101,9 +101,12 @@ def _safe_part(name: str) -> str:
 
 
 def _status(results: dict[str, Any]) -> str:
+    """ok, missing, not loadable, timeout or error (the grader's own failure)."""
     extra = results.get("extra_data", {})
     if extra.get("grader_failed"):
         return "error"
+    if extra.get("load_status") in ("missing", "not loadable"):
+        return extra["load_status"]
     if extra.get("stopped_at_time_limit"):
         return "timeout"
     return "ok"

@@ -46,6 +46,13 @@ class SubmissionNotFound(Exception):
         self.expected = expected
         super().__init__(self._message())
 
+    @property
+    def status(self) -> str:
+        """``missing`` when nothing to grade was handed in, ``not loadable`` when something
+        was but it cannot be used (an ambiguous folder, a refused archive, another format)."""
+        nothing = "does not exist" in self.reason or self.reason.startswith("no Python file")
+        return "missing" if nothing else "not loadable"
+
     def _message(self) -> str:
         parts = [self.reason.rstrip(".") + "."]
         if self.expected:

@@ -128,8 +128,14 @@ def test_batch_writes_grades_results_and_feedback(tmp_path, mini):
     assert set(rows) == {"alice", "bob", "carol", "dave"}
     assert float(rows["alice"]["total"]) == float(rows["dave"]["total"]) > 0
     assert float(rows["bob"]["total"]) < float(rows["alice"]["total"])
-    assert float(rows["carol"]["total"]) == 0  # a syntax error: graded, 0, still "ok"
-    assert all(r["status"] == "ok" for r in rows.values())
+    assert float(rows["carol"]["total"]) == 0  # a syntax error: graded, 0, "not loadable"
+    assert {k: r["status"] for k, r in rows.items()} == {
+        "alice": "ok", "bob": "ok", "carol": "not loadable", "dave": "ok"}
+    assert summary.statuses == {"ok": 3, "not loadable": 1}
+    assert "1 not loadable" in summary.describe() and "3 ok" in summary.describe()
+    carol = json.loads((out / "results" / "carol.json").read_text())
+    assert "line 2" in carol["output"]  # the cause once, at the top
+    assert all("line 2" not in t["output"] for t in carol["tests"])
     double_column = next(c for c in rows["bob"] if c.endswith("double(x) is 2x"))
     assert rows["bob"][double_column] == "0" and rows["alice"][double_column] == "1"
     for student in rows:
@@ -167,7 +173,7 @@ def test_gradescope_export_grades_every_submitter_and_the_missing_one(tmp_path, 
     rows = {r["student_id"]: r for r in _csv(out)}
     assert rows["1001"]["email"] == "ada@example.edu"
     assert rows["1002"]["name"].startswith("'=")  # no formula injection into spreadsheets
-    assert float(rows["nofiles"]["total"]) == 0 and rows["nofiles"]["status"] == "ok"
+    assert float(rows["nofiles"]["total"]) == 0 and rows["nofiles"]["status"] == "missing"
 
 
 def test_one_submission_past_the_time_limit_does_not_stop_the_batch(tmp_path, mini):

@@ -43,6 +43,7 @@ def test_reference_gets_full_marks_and_the_format_is_right(tmp_path):
     assert all(t["score"] == t["max_score"] for t in ran.values())
     slow = tests["a slow test"]
     assert slow["score"] == 0 and slow["output"].startswith("Not run")
+    assert slow["tags"] == ["Counter", "slow"]  # the function, then the kind of test
     hidden = tests["double keeps the shape (hidden)"]
     assert hidden["visibility"] == "after_published"
     assert tests["double(x) is 2x"]["tags"] == ["double"]
@@ -122,7 +123,9 @@ def test_submission_not_found_still_lists_every_test(tmp_path):
     results = grade(tmp_path, load_pack("mini"), GradeOptions(fast=True))
     validate(results.to_json())
     assert len(results.tests) == 5 and results.score == 0
-    assert "could not be found" in results.tests[0].output
+    assert "could not be found" in results.output
+    assert results.extra_data["load_status"] == "missing"
+    assert "nothing to grade was found" in results.tests[0].output
 
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -211,3 +214,40 @@ def test_the_assignment_comes_from_a_grader_toml_near_the_submission(tmp_path, m
     assert _pack_name("ift6135_a1", folder / "solution.py") == "ift6135_a1"
     monkeypatch.setenv("GRADER_ASSIGNMENT", "mini")
     assert _pack_name(None, folder / "solution.py") == "mini"
+
+
+def test_an_unloadable_file_is_explained_once_at_the_top(tmp_path):
+    results, tests = _grade(tmp_path, "def double(x):\n    return 2 *\n", fast=True)
+    assert results.extra_data["load_status"] == "not loadable"
+    assert "line 2" in results.output
+    failed = [t for t in tests.values() if t["extra_data"]["status"] == "failed"]
+    assert failed and all(t["output"].startswith("Not graded: your file could not be loaded")
+                          for t in failed)
+    empty, _ = _grade(tmp_path, "\n\n", fast=True)
+    assert empty.extra_data["load_status"] == "not loadable" and "empty" in empty.output
+
+
+def test_many_failures_of_one_cause_start_with_it(tmp_path):
+    results, _ = _grade(tmp_path, "import numpy as np\n", fast=True)  # defines nothing
+    assert results.extra_data["load_status"] == "ok"
+    assert results.output.startswith("**Start here:**")
+    assert "defines no `double`" in results.output
+
+
+def test_the_score_table_counts_what_ran_and_lists_what_did_not(tmp_path, capsys):
+    from grader.cli import main
+
+    path = tmp_path / "solution.py"
+    path.write_text(REFERENCE)
+    assert main(["grade", str(path), "--assignment", "mini", "--fast"]) == 0
+    out = capsys.readouterr().out
+    assert "On the 4 tests that ran: 3 / 3 (1 test, 1 points, not run here)" in out
+    assert "What went wrong" not in out  # a test left out is not a failure
+    assert "Not run here (no points lost or won):" in out and "left out by --fast" in out
+
+
+def test_grading_a_path_that_does_not_exist_is_an_error(tmp_path, capsys):
+    from grader.cli import main
+
+    assert main(["grade", str(tmp_path / "nope.py"), "--assignment", "mini"]) == 2
+    assert "no such file" in capsys.readouterr().err
