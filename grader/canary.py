@@ -116,7 +116,7 @@ def environment_key(pack: Pack, options: GradeOptions) -> str:
     """Everything the reference's grade may depend on besides the reference itself."""
     parts = {
         "pack": pack_digest(pack), "grader": __version__, "libraries": library_versions(),
-        "python": os.path.realpath(sys.executable), "node": platform.node(),
+        "python": os.path.realpath(sys.executable), "machine": platform.machine(),
         "bwrap": shutil.which("bwrap") or "", "root": os.geteuid() == 0,
         "sandbox": os.environ.get("GRADER_SANDBOX", ""), "cuda": _cuda(),
         "options": sorted(options.__dict__.items()),

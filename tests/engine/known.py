@@ -1,7 +1,8 @@
 """Reading what a known submission expects, and what grading it cost, for the engine tests.
 
 A known submission says what to expect in its first lines: ``# expect-fail: backward[, loss]``
-(those functions' tests must lose points), ``# expect-fail-slow: train_loop`` (only a slow,
+(those functions' tests must lose points; ``# expect-fail-only:`` adds that no other function
+may), ``# expect-fail-slow: train_loop`` (only a slow,
 real-data test can catch it), ``# expect-fail-gpu: ...`` (only a GPU test can), or
 ``# expect: full-marks``.
 """
@@ -24,7 +25,10 @@ def header(path: Path) -> str:
 
 
 def expected_failures(path: Path, kind: str = "expect-fail") -> set[str]:
-    match = re.search(rf"^# {kind}:\s*(.+)$", header(path), re.M)
+    """The functions a header names; ``expect-fail`` also reads ``expect-fail-only`` (those
+    must lose, and nothing else may: see test_charged_once.py)."""
+    kinds = f"{kind}(?:-only)?" if kind == "expect-fail" else kind
+    match = re.search(rf"^# {kinds}:\s*(.+)$", header(path), re.M)
     return {tag.strip() for tag in match.group(1).split(",")} if match else set()
 
 
@@ -34,7 +38,8 @@ def known(pack: str, folder: str, kind: str | None = None) -> list[Path]:
                    if not p.name.startswith(".") and p.suffix in (".py", ".ipynb", ""))
     if kind is None:
         return paths
-    return [p for p in paths if f"# {kind}:" in header(p)]
+    kinds = (f"# {kind}:", f"# {kind}-only:") if kind == "expect-fail" else (f"# {kind}:",)
+    return [p for p in paths if any(k in header(p) for k in kinds)]
 
 
 def ran(results: Results) -> list:

@@ -517,7 +517,8 @@ def test_end_to_end_setup_then_grade_within_gradescope_limits(tmp_path):
     assert setup.returncode == 0, setup.stdout[-6000:] + setup.stderr[-6000:]
     steps = dict(re.findall(r"\[setup\] (\w+) step took ([\d.]+) s", setup.stdout))
     print(f"\nsetup.sh: {setup_s:.1f} s in all; steps (s): {steps}")
-    assert set(steps) == {"system", "install", "data"}
+    assert set(steps) == {"system", "install", "data", "canary"}
+    assert "The canary" in setup.stdout and "full marks" in setup.stdout
     assert "torch 2.13.0" in setup.stdout and "CUDA None" in setup.stdout
     assert (autograder / "venv" / "bin" / "grader").is_file()
     assert f"MNIST_DIR={mnist}" in (autograder / "grader-image.env").read_text()

@@ -123,7 +123,7 @@ canary_step() {
     # The reference is graded in the image just built, as run_autograder will grade students:
     # a broken environment fails the build here, instead of charging every student later.
     # Its passing verdict is cached, so run_autograder's own check costs nothing.
-    "$VENV/bin/grader" doctor --assignment "${assignment}" \
+    GRADER_PACKS_ROOT="$SOURCE" "$VENV/bin/grader" doctor --assignment "${assignment}" \
         || die "the ${assignment} reference does not get full marks in this image (above); fix the environment"
 }
 

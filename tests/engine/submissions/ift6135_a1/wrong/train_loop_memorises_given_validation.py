@@ -200,8 +200,8 @@ class NN(object):
                 grads = self.backward(cache, minibatchY)
                 self.update(grads)
 
-            X_train, y_train = self.train
-            train_loss, train_accuracy, _ = self.compute_loss_and_accuracy(X_train, y_train)
+            X_log, y_log = self.train
+            train_loss, train_accuracy, _ = self.compute_loss_and_accuracy(X_log, y_log)
             X_valid, y_valid = self.valid
             valid_loss, valid_accuracy, _ = self.compute_loss_and_accuracy(X_valid, y_valid)
 
