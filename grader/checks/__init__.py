@@ -1,6 +1,7 @@
 """Checks used by grading tests; each raises GradingFailure with student-facing Markdown."""
 
 from grader.checks.arrays import as_array, assert_allclose, assert_scalar_close
+from grader.checks.charged_once import judge_apart, plain_functions, twin_functions
 from grader.checks.gradients import central_difference, gradient_mismatch, sample_indices
 from grader.checks.stats import (
     check_normal,
@@ -10,18 +11,25 @@ from grader.checks.stats import (
     normal_cdf,
     uniform_cdf,
 )
+from grader.checks.substance import Substance, assert_consistent, require_substance
 
 __all__ = [
+    "Substance",
     "as_array",
     "assert_allclose",
+    "assert_consistent",
     "assert_scalar_close",
     "central_difference",
     "check_normal",
     "check_uniform",
     "gradient_mismatch",
+    "judge_apart",
     "ks_pvalue",
     "ks_statistic",
     "normal_cdf",
+    "plain_functions",
+    "require_substance",
     "sample_indices",
+    "twin_functions",
     "uniform_cdf",
 ]

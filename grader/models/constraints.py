@@ -18,7 +18,7 @@ from typing import Any, NoReturn
 import torch
 from torch import nn
 
-from grader.feedback import fail
+from grader.feedback import GradingFailure, fail
 from grader.models.describe import DescribeError, describe_model
 from grader.models.layers import format_names
 from grader.models.rebuild import format_layer
@@ -155,14 +155,24 @@ def check_output_shape(
     _check_output(_output_shape(model, entries, input_shape), entries, input_shape, n_classes)
 
 
-def check_computes(model: nn.Sequential, input_shape: Sequence[int] = (1, 28, 28)) -> None:
+def check_computes(model: nn.Sequential, input_shape: Sequence[int] = (1, 28, 28), *,
+                   must_run: bool = True) -> None:
     """The model does something real with an image: it runs on a batch, has trainable
     parameters, and its outputs change with the input, in eval mode and in training mode
     (where ``Dropout(p=1)`` would blank every image). The rules of a problem (layers, units,
     parameters) say nothing about a model that does not, so they are checked only after this.
+
+    With ``must_run=False`` a model with parameters that breaks at some layer (a wrong
+    ``in_features``: a bug, charged by the tests that run it) counts as real.
     """
     entries = _entries(model, list(model))
-    _output_shape(model, entries, input_shape)
+    try:
+        _output_shape(model, entries, input_shape)
+    except GradingFailure:
+        if must_run:
+            raise
+        if count_parameters(model):
+            return
     if count_parameters(model) == 0:
         fail("The model has no trainable parameters (only " + ", ".join(
              f"`{format_layer(e)}`" for e in entries) + "): it cannot learn anything. Add the "

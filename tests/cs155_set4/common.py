@@ -14,6 +14,7 @@ import pytest
 
 from grader.feedback import GradingFailure, fail
 from grader.models.constraints import check_allowed_layers, check_computes
+from grader.models.layers import WHITELIST
 from grader.models.rebuild import ModelSpecError, rebuild
 from grader.packs import load_pack
 from grader.train import (
@@ -76,6 +77,22 @@ def rebuilt(student: Any, problem: str) -> tuple[list[dict], Any]:
         fail(f"`{builder}()` does not compute anything from the image yet, so the problem's "
              f"rules are not checked on it: {exc.message}")
     return spec, model
+
+
+def not_a_stub(student: Any, problem: str) -> None:
+    """The problem's builder returns a model the grader can read, with parameters, whose output
+    depends on the image where it runs: the evidence the training settings ask for. A model
+    with a layer this problem forbids, or that breaks at a layer, still counts here (those
+    bugs are charged to the builder's tests, once)."""
+    spec = describe(student, problem)
+    builder = PROBLEMS[problem]["builder"]
+    try:
+        check_computes(rebuild(spec, WHITELIST), must_run=False)
+    except ModelSpecError as exc:
+        fail(f"`{builder}()`: {exc.message}")
+    except GradingFailure as exc:
+        fail(f"The training settings count once `{builder}()` builds a model that computes "
+             f"something: {exc.message}")
 
 
 def settings(student: Any, problem: str, seed: int = 0) -> TrainSettings:

@@ -38,12 +38,13 @@ JUDGED = (" (train_loop ran with the grader's own forward, backward, update, los
           "initialize_weights in place of yours, so this is about the loop itself.)")
 
 
-def _train(student, data, feedback, run, check, **settings):
-    """Run the student's train_loop (``run(net)``) with the reference's helpers standing in."""
+def _train(student, data, feedback, run, check, **settings) -> None:
+    """Run the student's train_loop (``run(net)``) with the reference's helpers standing in,
+    and judge it with ``check(net, result)``."""
     net = student_net(student, data=data, **settings)
-    judged(net, reference_twin(**settings), TRAINING_HELPERS, lambda: run(net), check,
-           function="train_loop", feedback=feedback, attribute=False)
-    return net
+    judged(net, reference_twin(**settings), TRAINING_HELPERS, lambda: run(net),
+           lambda result: check(net, result), function="train_loop", feedback=feedback,
+           attribute=False)
 
 
 def _final(net, hidden, data, split: int):
@@ -82,7 +83,7 @@ def test_train_loop_uses_minibatches(student, rng, feedback):
         net.train_loop(2)
         return _batches(net.spied("backward")), len(net.spied("update"))
 
-    def check(result):
+    def check(net, result):
         batches, updates = result
         sizes = [size for size, _ in batches]
         full, partial = N_TRAIN // BATCH, N_TRAIN % BATCH
@@ -130,7 +131,7 @@ def test_train_loop_learns(student, rng, feedback):
         logs = net.train_loop(epochs)
         return logs if isinstance(logs, dict) else net.train_logs
 
-    def check(logs):
+    def check(net, logs):
         losses = [float(v) for v in as_array(logs.get("train_loss", []), name="train_loss")]
         if len(losses) < epochs:
             fail(f"`train_logs['train_loss']` has {len(losses)} entries after "
@@ -147,9 +148,7 @@ def test_train_loop_learns(student, rng, feedback):
                             context="recomputed from your final weights: the log must "
                                     "measure the weights training ended with")
 
-    net = student_net(student, data=data, **settings)
-    judged(net, reference_twin(**settings), TRAINING_HELPERS, lambda: run(net), check,
-           function="train_loop", feedback=feedback, attribute=False)
+    _train(student, data, feedback, run, check, **settings)
 
 
 @pytest.mark.graded(points=1, function="train_loop")
@@ -158,13 +157,12 @@ def test_train_logs_filled_per_epoch(student, rng, feedback):
     data = learnable_splits(rng, n=64)
     hidden = (8, 6)
     settings = {"hidden_dims": hidden, "lr": 0.05, "batch_size": 16, "seed": 0}
-    net = student_net(student, data=data, **settings)
 
     def run(net):
         net.train_loop(3)
         return net.train_logs
 
-    def check(logs):
+    def check(net, logs):
         for key in ("train_accuracy", "validation_accuracy", "train_loss", "validation_loss"):
             values = logs.get(key) if isinstance(logs, dict) else None
             if values is None or len(values) != 3:
@@ -182,8 +180,7 @@ def test_train_logs_filled_per_epoch(student, rng, feedback):
                             name="the last `validation_accuracy` in train_logs",
                             context=context)
 
-    judged(net, reference_twin(**settings), TRAINING_HELPERS, lambda: run(net), check,
-           function="train_loop", feedback=feedback, attribute=False)
+    _train(student, data, feedback, run, check, **settings)
 
 
 @pytest.mark.graded(points=2, function="evaluate")
