@@ -6,9 +6,10 @@ hidden, and the student sees what was checked, the input that failed, and a hint
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 
-from grader.feedback import GradingFailure
+from grader.feedback import GradingFailure, block, code
 from grader.worker.client import SubmissionError
 
 MAX_MESSAGE = 6000
@@ -43,9 +44,7 @@ def failure_message(exc: BaseException | None, report: Any = None) -> str:
     elif isinstance(exc_first, AssertionError):
         text = str(exc_first).split("\nassert")[0].strip() or "A check failed."
     else:
-        text = (f"Grading this test raised `{type(exc_first).__name__}: "
-                f"{_short(str(exc_first))}`; this usually means a value of an unexpected type "
-                "or shape came back from your code.")
+        text = _unexpected(exc_first)
     notes = [n for n in _notes(exc) + _notes(exc_first) if n.startswith(_EXAMPLE_NOTES)]
     if notes:
         text += "\n\n" + _example_block(notes[0])
@@ -63,8 +62,18 @@ def _example_block(note: str) -> str:
         lines = ["Smallest failing input found:"] + [
             ln.replace("  # or any other generated value", "") for ln in lines[1:]
             if not ln.strip().startswith(_FIXTURE_ARGS) and ln.strip() != ")"]
-    body = "\n".join(lines).strip()
-    return "```\n" + body[:2500] + "\n```"
+    return block("\n".join(lines).strip()[:2500])
+
+
+def _unexpected(exc: BaseException) -> str:
+    """An exception of the grader's own code: its type and message, never the grader's
+    internals (a subprocess error's text holds a command line and the worker's config)."""
+    if isinstance(exc, subprocess.SubprocessError | OSError):
+        return ("The grader's own processes failed while grading this test (not your code's "
+                f"fault: {code(type(exc).__name__)}); the course staff can see the details.")
+    raised = code(f"{type(exc).__name__}: {_short(str(exc))}")
+    return (f"Grading this test raised {raised}; this usually means a value of an unexpected "
+            "type or shape came back from your code.")
 
 
 def _short(text: str, limit: int = 300) -> str:

@@ -33,6 +33,12 @@ class Limits:
     open_files: int = 256
     output_kb: int = 64
     processes: int = 128  # tasks (threads count) of the worker's own uid: a fork storm's cap
+    # What the trusted side reads from the worker: one reply, and all replies of one test.
+    # Sizes the worker announces are checked against these before anything is read.
+    reply_mb: int = 256
+    test_reply_mb: int = 1024
+    # The worker's own folder (its files, and the arrays the grader hands it as files)
+    disk_mb: int = 1024
 
 
 def apply_rlimits(limits: Limits) -> list[str]:

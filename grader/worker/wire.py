@@ -182,36 +182,47 @@ def send(sock: socket.socket, header: dict, arrays: list[np.ndarray],
     return spilled
 
 
-def recv(sock: socket.socket, spill_from: str | None = None) -> tuple[dict, list[np.ndarray]]:
+def recv(sock: socket.socket, spill_from: str | None = None,
+         max_bytes: int = MAX_ARRAY_BYTES) -> tuple[dict, list[np.ndarray]]:
     """Read one frame; raise EOFError when the peer is gone, WireError when it misbehaves.
 
-    Arrays sent as files are accepted only with ``spill_from`` (the worker's side), only
-    under that folder and only with the names :func:`send` gives them.
+    Sizes the peer declares are not believed: a frame whose header and arrays claim more
+    than ``max_bytes`` (what the request can legitimately return) is refused before any of
+    it is read, and arrays are read as their bytes arrive, so memory grows with what was
+    actually sent, never with what was announced. Arrays sent as files are accepted only with
+    ``spill_from`` (the worker's side), only under that folder and only with the names
+    :func:`send` gives them.
     """
     (length,) = struct.unpack(">I", _read_exact(sock, 4))
-    if length > MAX_HEADER_BYTES:
-        raise WireError(f"header of {length} bytes exceeds the limit")
+    if length > min(MAX_HEADER_BYTES, max_bytes):
+        raise WireError(f"a header of {length:,} bytes exceeds the limit of "
+                        f"{min(MAX_HEADER_BYTES, max_bytes):,}")
     try:
-        header = json.loads(_read_exact(sock, length))
+        header = json.loads(_read_growing(sock, length))
     except (ValueError, RecursionError) as exc:
         raise WireError(f"header is not valid JSON: {exc}") from None
     if not isinstance(header, dict) or not isinstance(header.get("arrays", []), list):
         raise WireError("header must be a JSON object")
+    specs = [_array_spec(spec) for spec in header.pop("arrays", [])]
+    declared = length + sum(d.itemsize * math.prod(shape) for d, shape, name in specs
+                            if name is None)
+    if declared > max_bytes:
+        raise WireError(f"the message claims {declared:,} bytes, more than the "
+                        f"{max_bytes:,} it may carry")
     arrays = []
-    total = 0
-    for spec in header.pop("arrays", []):
-        dtype, shape, name = _array_spec(spec)
+    for dtype, shape, name in specs:
         nbytes = dtype.itemsize * math.prod(shape)
         if name is not None:
             arrays.append(_map_spilled(spill_from, name, dtype, shape, nbytes))
             continue
-        total += nbytes
-        if total > MAX_ARRAY_BYTES:
-            raise WireError("arrays in message exceed the size limit")
-        buf = bytearray(nbytes)
-        _read_into(sock, memoryview(buf))
+        buf = _read_growing(sock, nbytes)
         arrays.append(np.frombuffer(buf, dtype=dtype).reshape(shape))
     return header, arrays
+
+
+def frame_bytes(header: dict, arrays: list[np.ndarray]) -> int:
+    """About how many bytes a received frame held (for a per-test budget)."""
+    return len(json.dumps(header, default=str)) + sum(a.nbytes for a in arrays)
 
 
 def _map_spilled(folder: str | None, name: str, dtype: np.dtype, shape: tuple[int, ...],
@@ -249,6 +260,26 @@ def _read_exact(sock: socket.socket, n: int) -> bytes:
     buf = bytearray(n)
     _read_into(sock, memoryview(buf))
     return bytes(buf)
+
+
+_CHUNK = 2**20
+
+
+def _read_growing(sock: socket.socket, n: int) -> bytearray:
+    """Read ``n`` bytes into a buffer that grows (at most doubling) as they arrive: a peer
+    that announces gigabytes and sends nothing costs a megabyte, not gigabytes."""
+    buf = bytearray(min(n, _CHUNK))
+    got = 0
+    while got < n:
+        if got == len(buf):
+            buf.extend(bytes(min(len(buf), n - len(buf))))
+        view = memoryview(buf)[got:]
+        count = sock.recv_into(view)
+        view.release()
+        if count == 0:
+            raise EOFError("the other side closed the connection")
+        got += count
+    return buf
 
 
 def _read_into(sock: socket.socket, view: memoryview) -> None:

@@ -144,3 +144,31 @@ def test_a_file_of_the_wrong_size_is_refused(tmp_path):
             f.truncate(100)
         with pytest.raises(wire.WireError, match="wrong size"):
             wire.recv(b, spill_from=str(tmp_path))
+
+
+def test_announced_sizes_are_not_believed():
+    """A header that announces gigabytes and sends nothing costs about a megabyte, and one
+    that announces more than the reply may carry is refused before anything is read."""
+    import struct
+    import tracemalloc
+
+    def lying_frame(arrays):
+        raw = json.dumps({"ok": True, "value": None, "arrays": arrays}).encode()
+        return struct.pack(">I", len(raw)) + raw
+
+    a, b = socket.socketpair()
+    a.sendall(lying_frame([["<f8", [402653184]]]))  # 3 GiB, then nothing
+    a.close()
+    tracemalloc.start()
+    with pytest.raises(EOFError):
+        wire.recv(b)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    b.close()
+    assert peak < 8 * 2**20, f"{peak:,} bytes allocated for a reply that never came"
+    a, b = socket.socketpair()
+    a.sendall(lying_frame([["<f8", [40_000_000]]]))
+    with pytest.raises(wire.WireError, match="more than"):
+        wire.recv(b, max_bytes=256 * 2**20)
+    a.close()
+    b.close()

@@ -1,0 +1,58 @@
+"""Attack: replies the grader's own code reads, forged (variant @@VARIANT@@).
+
+The worker's reply to the grader's "output" request, its load report, an error it reports, or
+text in it are replaced with values of the wrong shape or text that cannot be encoded. The
+grader must still write a valid results file and give the honest score.
+"""
+
+import gc
+
+import numpy as np
+
+VARIANT = "@@VARIANT@@"
+
+
+def _server():
+    for obj in gc.get_objects():
+        if type(obj).__name__ == "Server" and hasattr(obj, "sock"):
+            return obj
+    raise RuntimeError("no server found")
+
+
+def _forge():
+    server = _server()
+    cls = type(server)
+    if VARIANT == "output_as_a_tuple_of_numbers":
+        cls.op_output = lambda self, header, args: ((12345, 0), {})
+    elif VARIANT == "output_as_a_dict":
+        cls.op_output = lambda self, header, args: ({"text": 1}, {})
+    elif VARIANT == "error_as_a_string":
+        def describe_error(self, exc):
+            return "not a dict"
+        cls.describe_error = describe_error
+    elif VARIANT == "error_frames_garbage":
+        def describe_error(self, exc):
+            return {"type": 5, "message": ["a"], "frames": [[1, 2], "x", None]}
+        cls.describe_error = describe_error
+    elif VARIANT == "lone_surrogate_message":
+        def describe_error(self, exc):
+            return {"type": "Bad\ud800", "message": "oops \ud800\udfff\ud800", "frames": []}
+        cls.describe_error = describe_error
+    elif VARIANT == "printed_lone_surrogate":
+        print("printed \ud800 text")
+
+
+def double(x):
+    _forge()
+    if VARIANT in ("error_as_a_string", "error_frames_garbage", "lone_surrogate_message"):
+        raise ValueError("this error is reported by a forged describe_error")
+    return np.asarray(x, dtype=float) * 3.0  # wrong: 0 points for double whatever happens
+
+
+class Counter:
+    def __init__(self, start=0):
+        self.count = start
+
+    def step(self, by=1):
+        self.count = self.count + by
+        return self.count
