@@ -6,12 +6,14 @@ message verbatim on Gradescope, so it must explain the problem on its own.
 
 from __future__ import annotations
 
+import re
 import reprlib
 from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["GradingFailure", "describe_value", "expect", "fail", "format_number", "show_array"]
+__all__ = ["GradingFailure", "block", "code", "describe_value", "expect", "fail", "format_number",
+           "plain", "show_array"]
 
 
 class MarkdownError(Exception):
@@ -43,6 +45,53 @@ def expect(condition: bool, message: str) -> None:
         fail(message)
 
 
+def code(text: Any, limit: int = 300) -> str:
+    """``text`` (anything a student's code produced: a value, a message, a name) as an inline
+    code span that nothing inside it can close: the fence is one backtick longer than the
+    longest run of backticks in the text, and line breaks become ⏎, so a message cannot break
+    out into links, images, headings or bold text of its own."""
+    shown = str(text).replace("\r\n", "\n").replace("\r", "\n").replace("\n", " ⏎ ")
+    if len(shown) > limit:
+        shown = shown[:limit] + "…"
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", shown)), default=0) + 1)
+    pad = " " if shown[:1] in ("`", " ") or shown[-1:] in ("`", " ") else ""
+    return f"{fence}{pad}{shown}{pad}{fence}"
+
+
+def block(text: Any, limit: int = 4000) -> str:
+    """``text`` as a fenced code block whose fence is longer than any run of backticks in it,
+    so that no line of it (a line of ```, a fake heading) can close the block early."""
+    shown = str(text)
+    if len(shown) > limit:
+        shown = shown[:limit] + "\n…"
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", shown)), default=0) + 1)
+    return f"{fence}\n{shown}\n{fence}"
+
+
+_INLINE_MARKUP = re.compile(r"([\\`*_\[\]<>|~])")  # code, emphasis, links, HTML, tables
+_LINE_START_MARKUP = re.compile(r"^(\s*)([#>+=-]|\d+(?=[.)]))")  # headings, quotes, lists
+
+
+def plain(text: Any, limit: int = 2000) -> str:
+    """``text`` that came from the worker, shown as it is: every character Markdown would
+    read as formatting (a link, an image, a code span, emphasis, HTML, and at the start of a
+    line a heading, a quote or a list) is escaped; line breaks stay line breaks."""
+    shown = str(text)
+    if len(shown) > limit:
+        shown = shown[:limit] + "…"
+    lines = []
+    for line in shown.splitlines():
+        line = _INLINE_MARKUP.sub(r"\\\1", line)
+        lines.append(_LINE_START_MARKUP.sub(_escape_line_start, line))
+    return "  \n".join(lines)
+
+
+def _escape_line_start(match: re.Match) -> str:
+    indent, mark = match.groups()
+    # "1." starts a list: the escape goes on the punctuation after the digits
+    return f"{indent}{mark}\\" if mark[0].isdigit() else f"{indent}\\{mark}"
+
+
 def format_number(x: Any, digits: int = 4) -> str:
     """Render one number with ``digits`` significant digits, keeping ints and bools exact."""
     if isinstance(x, (bool, np.bool_)):
@@ -65,7 +114,7 @@ def show_array(a: Any, max_items: int = 12) -> str:
     arr = np.asarray(a)
     head = f"shape {arr.shape}, {arr.dtype}"
     if arr.dtype == object or arr.dtype.kind in "USV":
-        return f"{head}: {reprlib.repr(arr.tolist())}"
+        return f"{head}: {code(reprlib.repr(arr.tolist()))}"
     flat = arr.reshape(-1)
     if flat.size == 0:
         return f"{head}: `[]`"
@@ -95,5 +144,5 @@ def describe_value(x: Any) -> str:
     short.maxlist = short.maxtuple = short.maxdict = short.maxset = 6
     text = short.repr(x)
     if isinstance(x, (list, tuple, dict, set, str, bytes)):
-        return f"{type(x).__name__} of length {len(x)}: `{text}`"
-    return f"{type(x).__name__}: `{text}`"
+        return f"{type(x).__name__} of length {len(x)}: {code(text)}"
+    return f"{code(type(x).__name__)}: {code(text)}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from grader.feedback import block, code, plain
 from grader.results import Results, TestResult
 
 NOT_RUN = "Not run: grading stopped before this test ({why})."
@@ -127,7 +128,7 @@ def _test_result(meta: dict, outcome: dict | None, stopped_because: str) -> Test
     if printed and result.status != "passed":
         text, dropped = printed
         cut = f"\n… ({dropped} more characters not shown)" if dropped else ""
-        result.output += f"\n\nYour code printed:\n```\n{text[:1500]}{cut}\n```"
+        result.output += f"\n\nYour code printed:\n{block(str(text)[:1500] + cut)}"
     return result
 
 
@@ -159,22 +160,25 @@ def _overview(load: dict) -> str:
     if load.get("fatal"):
         return load["fatal"]
     report = load.get("report") or {}
+    # Everything in the load report, and the note's file names, came from the hand-in or the
+    # worker: shown as plain text or code, never as Markdown of its own.
     parts = []
     if load.get("note"):
-        parts.append(f"Graded: {load['note']}.")
+        parts.append(f"Graded: {plain(load['note'], 500)}.")
     if report.get("environment_errors"):
         parts.append("**Autograder environment problem (not your code):** a library failed "
                      "while your file imported it; the course staff have been told.\n"
-                     + "\n".join(f"- {e}" for e in report["environment_errors"]))
+                     + "\n".join(f"- {code(e, 400)}" for e in report["environment_errors"]))
     if report.get("syntax_error"):
-        parts.append(f"**Your file could not be loaded:** {report['syntax_error']}")
+        parts.append(f"**Your file could not be loaded:** {code(report['syntax_error'], 500)}")
     elif report.get("empty"):
-        parts.append(f"**Your file is empty:** {report.get('display_name', 'it')} holds no "
-                     "code. Did you upload the right file, after saving it?")
+        parts.append(f"**Your file is empty:** {code(report.get('display_name', 'it'), 120)} "
+                     "holds no code. Did you upload the right file, after saving it?")
     if report.get("skipped_note"):
-        parts.append(report["skipped_note"])
+        parts.append(plain(report["skipped_note"]))
     if report.get("errors"):
-        parts.append("While loading your file:\n" + "\n".join(f"- {e}" for e in report["errors"]))
+        parts.append("While loading your file:\n"
+                     + "\n".join(f"- {code(e, 400)}" for e in report["errors"]))
     return "\n\n".join(parts)
 
 

@@ -29,6 +29,7 @@ from grader.batch.fingerprints import (
     normalise,
     pair_counts,
 )
+from grader.feedback import plain
 from grader.files import write_atomically
 from grader.submission import locate_submission, read_source
 
@@ -138,7 +139,8 @@ class SimilarityReport:
             out.append("No pair reaches the threshold.")
         if self.unreadable:
             out += ["", "## Unreadable or empty submissions (not compared)", ""]
-            out += [f"- {_cell(s)}: {' '.join(why.split())}"
+            # the reason quotes file and archive member names: the students' own text
+            out += [f"- {_cell(s)}: {plain(' '.join(why.split()), 500)}"
                     for s, why in sorted(self.unreadable.items())]
         if self.too_small:
             out += ["", "## Too little code beyond the template to compare", ""]

@@ -25,9 +25,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from grader.feedback import block, code, plain
+from grader.worker import replies, wire
 from grader.worker import sandbox as sandboxing
-from grader.worker import wire
-from grader.worker.limits import Limits
+from grader.worker.limits import Limits, MiB
+from grader.worker.memory import MemoryGuard
 from grader.worker.sandbox import Sandbox, SandboxError
 
 _BOOT = (
@@ -36,6 +38,7 @@ _BOOT = (
 )
 _GRADER_DIR = Path(__file__).resolve().parents[1]
 ENGINE_REFUSALS = frozenset({"DescribeError"})  # errors an engine call raises on purpose
+CHECKED_REPLIES = frozenset({"load", "output"})  # replies the grader's own code reads
 
 
 class SubmissionError(Exception):
@@ -91,6 +94,9 @@ class Worker:
         # (target, name) -> the grader's function answering the worker's calls of a stand-in:
         # ``function(args, kwargs, state) -> (result, new_state)`` (see grader.standins)
         self.stand_ins: dict[tuple[int | None, str], Any] = {}
+        self.received = 0  # bytes read from the worker since the last reset (one test)
+        self.guard: MemoryGuard | None = None  # memory_mb over all its processes
+        self.exceeded: str | None = None  # why the guard stopped the worker
 
     # --- lifecycle ----------------------------------------------------------------------
     @property
@@ -112,6 +118,7 @@ class Worker:
         except (SandboxError, OSError):
             self.stop()
             raise
+        _record_lease(self.sandbox.uid, self.tmpdir)
         parent, child = socket.socketpair()
         config = {
             "path": str(self.submission), "root": str(self.root), "tmpdir": self.tmpdir,
@@ -139,8 +146,16 @@ class Worker:
         finally:
             child.close()
         self.sock = parent
+        self.exceeded = None
+        self.guard = MemoryGuard(self.proc.pid, self.sandbox.uid, self.tmpdir,
+                                 self.limits.memory_mb, self.limits.disk_mb, self._over_budget)
+        self.guard.start()
         hello = self._receive(self.limits.load_timeout_s, "starting the worker")[0]
-        record = hello.get("isolation", "unknown")
+        self.guard.adopt()  # confined now, and no student code has run yet
+        try:
+            record = replies.check("hello", replies.clean(hello)).get("isolation", "unknown")
+        except replies.InvalidReply as exc:
+            self._die(f"the worker sent an invalid message while starting: {exc}")
         self.isolation = record if isinstance(record, dict) else {"summary": str(record)}
         report = self.request("load", mode=self.mode, timeout=self.limits.load_timeout_s,
                               doing="loading your file")
@@ -165,7 +180,19 @@ class Worker:
                 env[key] = os.environ[key]
         return env
 
+    def _over_budget(self, reason: str) -> None:
+        """The memory guard's call (from its thread): stop the worker at once; the call in
+        progress then fails with ``reason``."""
+        self.exceeded = reason
+        if self.proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.sandbox is not None:
+            self.sandbox.kill_all()
+
     def stop(self) -> None:
+        if self.guard is not None:
+            self.guard.stop()
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -181,6 +208,9 @@ class Worker:
         if self.sandbox is not None:
             self.sandbox.release(worker_pid)
             self.sandbox = None
+        if self.guard is not None:
+            self.guard.stop()  # its cgroup can go once its processes are gone
+            self.guard = None
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
             self.tmpdir = None
@@ -216,6 +246,8 @@ class Worker:
         if not self.alive:
             raise WorkerCrashed("The worker is not running.", kind="dead")
         limit = timeout or self.call_timeout
+        if op == "reset":
+            self.received = 0
         if doing and self.timed_out.get(doing, -1.0) >= limit:
             raise WorkerTimeout(
                 f"Not run again: {doing} did not finish within {self.timed_out[doing]:g} s "
@@ -249,11 +281,15 @@ class Worker:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
         try:
-            result = wire.decode(header.get("value"), arrays, self._wrap_handle)
-        except wire.WireError as exc:
-            self._die(f"the worker sent an invalid message while {doing or op}: {exc}")
+            result = replies.clean(wire.decode(header.get("value"), arrays, self._wrap_handle))
+            if not header.get("ok"):
+                error = replies.check("error", replies.clean(header.get("error") or {}))
+            elif op in CHECKED_REPLIES:
+                replies.check(op, result)
+        except (wire.WireError, replies.InvalidReply) as exc:
+            self._die(f"the worker sent an invalid message while {doing or op} (it was "
+                      f"stopped): {exc}")
         if not header.get("ok"):
-            error = header.get("error") or {}
             if op == "engine" and error.get("type") in ENGINE_REFUSALS:
                 # The grader's own code refused the student's object: its message is the
                 # feedback, not "your code raised".
@@ -264,7 +300,7 @@ class Worker:
                                        detail=error)
             raise SubmissionError(_format_error(error, doing), kind="raised", detail=error)
         if "callable" in header:
-            return Callable_(header["callable"])
+            return Callable_(replies.clean(str(header["callable"]))[:100])
         return result
 
     def _wrap_handle(self, handle: wire.Handle) -> Any:
@@ -316,31 +352,66 @@ class Worker:
             if self.proc is not None and self.proc.poll() is not None:
                 gone = True  # a child it forked may hold the socket open: no EOF will come
                 break
+        budget = self.limits.test_reply_mb * MiB - self.received
         try:
             self.sock.settimeout(1.0 if gone else max(deadline - time.monotonic(), 1.0))
-            return wire.recv(self.sock)
+            header, arrays = wire.recv(self.sock, max_bytes=max(
+                0, min(self.limits.reply_mb * MiB, budget)))
+            self.received += wire.frame_bytes(header, arrays)
+            return header, arrays
+        except TimeoutError:
+            self._die(f"the worker stopped sending in the middle of a reply while {doing}",
+                      timeout=True)
         except (EOFError, OSError):
-            code = self.proc.wait(timeout=5) if self.proc else None
+            code = self._exit_code()
             if code is not None and code > 128 and self.sandbox and \
                     self.sandbox.kind == "bubblewrap":
                 code = 128 - code  # bubblewrap exits 128 + N when the worker died of signal N
             self._die(f"the worker process died while {doing} ({_exit_text(code)})")
         except wire.WireError as exc:
-            self._die(f"the worker broke the protocol while {doing}: {exc}")
+            self._die(f"the worker broke the protocol while {doing} (it was stopped): {exc}")
         finally:
             if self.sock is not None:
                 self.sock.settimeout(None)
 
+    def _exit_code(self) -> int | None:
+        """The worker's exit status, waiting a little; None if it is still running."""
+        if self.proc is None:
+            return None
+        try:
+            return self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return None
+
     def _die(self, reason: str, timeout: bool = False) -> None:
+        over = self.exceeded or (self.guard.oom_killed() and
+                                 f"it used more than its {self.limits.memory_mb:,} MB of memory "
+                                 "(all its processes together)" if self.guard else None)
+        if over:
+            reason = f"{reason.split(' (')[0]}: the worker was stopped because {over}"
+            timeout = False
         tail = self.output_tail()
         self.stop()
         self.dead_reason = reason
         detail = {"output_tail": tail} if tail else {}
         message = reason[0].upper() + reason[1:] + "."
         if "Fatal Python error" in tail:
-            message += "\n\n```\n" + tail[-1200:] + "\n```"
+            message += "\n\n" + block(replies.clean(tail[-1200:]))
         cls = WorkerTimeout if timeout else WorkerCrashed
         raise cls(message, kind="timeout" if timeout else "crash", detail=detail)
+
+
+LEASES_ENV = "GRADER_LEASES"
+
+
+def _record_lease(uid: int | None, tmpdir: str) -> None:
+    """Note this worker's uid and folder where the process that started the grading run can
+    read them (``$GRADER_LEASES``): if this process is killed before ``stop()``, that one
+    cleans up (:func:`grader.runner.reclaim_leases`)."""
+    path = os.environ.get(LEASES_ENV)
+    if path:
+        with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"uid": uid, "tmpdir": tmpdir}) + "\n")
 
 
 def _leaves(value: Any) -> Iterator[Any]:
@@ -381,14 +452,19 @@ def _exit_text(code: int | None) -> str:
 
 
 def _format_error(error: dict, doing: str) -> str:
-    kind = str(error.get("type", "Error"))
+    """What the worker reported of an exception, as Markdown in which none of the student's
+    text (the message, names, source lines) can be read as formatting."""
+    kind = str(error.get("type", "Error"))[:100]
     message = str(error.get("message", ""))
-    text = f"`{kind}: {message}`" if len(message) < 200 else f"`{kind}`:\n```\n{message}\n```"
+    if len(message) < 200 and "\n" not in message:
+        text = code(f"{kind}: {message}")
+    else:
+        text = f"{code(kind)}:\n{block(message)}\n"
     lines = [f"Your code raised {text}" + (f" while {doing}." if doing else ".")]
     frames = error.get("frames") or []
     if frames:
         lines.append("")
         lines.append("Traceback (your code, most recent call last):")
-        for where, func, code in frames:
-            lines.append(f"- {where}, in `{func}`: `{code}`")
+        for where, func, line in frames:
+            lines.append(f"- {plain(where, 200)}, in {code(func, 100)}: {code(line, 200)}")
     return "\n".join(lines)

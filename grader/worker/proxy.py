@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+from grader.feedback import code
 from grader.worker import wire
 from grader.worker.client import Callable_, MissingAttribute, SubmissionError, Worker
 
@@ -176,14 +177,15 @@ class Student:
 
 
 def _missing_name_message(name: str, report: dict) -> str:
-    file = report.get("display_name", "Your file")
+    """The load report comes from the worker: every piece of it is shown as plain text."""
+    file = code(report.get("display_name", "your file"), 120)
     if report.get("syntax_error"):
-        return f"{file} could not be loaded: {report['syntax_error']}"
+        return f"{file} could not be loaded: {code(report['syntax_error'], 500)}"
     defined = [n for n in report.get("names", []) if not n.startswith("_")]
-    text = f"{file} defines no `{name}`."
+    text = f"{file} defines no {code(name, 100)}."
     if defined:
-        text += " It defines: " + ", ".join(f"`{n}`" for n in defined[:20]) + "."
+        text += " It defines: " + ", ".join(code(n, 60) for n in defined[:20]) + "."
     errors = report.get("errors") or []
     if errors:
-        text += "\n\nWhile loading it:\n" + "\n".join(f"- {e}" for e in errors[:5])
+        text += "\n\nWhile loading it:\n" + "\n".join(f"- {code(e, 400)}" for e in errors[:5])
     return text

@@ -167,10 +167,12 @@ def test_hostile_output_is_escaped_in_html():
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
 
 
-def test_html_keeps_ordinary_links():
-    page = render_html(make_results(output="see [docs](https://example.org/a)"),
+def test_html_loads_and_links_nothing_outside_the_page():
+    page = render_html(make_results(output="see [docs](https://example.org/a) and "
+                                           "![x](https://example.org/beacon.png)"),
                        student="a", title="t")
-    assert '<a href="https://example.org/a">docs</a>' in page
+    assert "<a " not in page and "<img src=\"https" not in page
+    assert "Content-Security-Policy" in page and "default-src 'none'" in page
 
 
 def test_unclosed_fence_cannot_swallow_the_page():
@@ -245,12 +247,12 @@ def test_safe_name_is_readable_and_does_not_collide():
     assert safe_name("a/b") == safe_name("a/b")  # stable across runs
 
 
-def test_html_links_only_to_web_mail_and_relative_targets():
+def test_html_links_only_within_the_page():
     page = render_html(make_results(output="[a](ms-msdt:x) [b](vbscript:x) [c](data:text/html,x) "
-                                           "[d](mailto:ta@uni.edu) [e](notes/hw.md)"),
+                                           "[d](mailto:ta@uni.edu) [e](notes/hw.md) [f](#tests)"),
                        student="a", title="t")
     hrefs = re.findall(r'<a href="([^"]*)"', page)
-    assert hrefs == ["mailto:ta@uni.edu", "notes/hw.md"]
+    assert hrefs == ["#tests"]
 
 
 def test_threshold_is_drawn(tmp_path: Path):
