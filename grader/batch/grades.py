@@ -10,13 +10,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from grader.files import write_atomically
 
-STATUSES = ("ok", "timeout", "error")
+STATUSES = ("ok", "not loadable", "missing", "timeout", "error")
 
 
 @dataclass
@@ -78,8 +79,13 @@ def _cell(test: dict[str, Any] | None) -> str:
 
 
 def _safe(text: str) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: names come from students."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Spreadsheets run cells that start with = + - @ as formulas, and some read full-width
+    or other compatibility forms (``＝``) as those: names come from students. Control
+    characters (a leading NUL) are dropped, then a cell that would start a formula once
+    normalised (NFKC) gets a leading quote."""
+    text = "".join(c for c in str(text) if c.isprintable() or c == " ")
+    start = unicodedata.normalize("NFKC", text.lstrip())[:1]
+    return "'" + text if start in ("=", "+", "-", "@") else text
 
 
 def _fmt(x: Any) -> str:

@@ -67,11 +67,19 @@ def discover(folder: str | Path) -> list[Entry]:
     return sorted(_unique(entries), key=lambda e: e.student)
 
 
+MAX_METADATA_BYTES = 64 * 2**20
+MAX_TEXT = 200  # characters kept of a name, an email or an id
+
+
 def _from_export(folder: Path, metadata: Path) -> list[Entry]:
+    """The export's metadata, read as data only: no YAML aliases (a few lines of them expand
+    to gigabytes), every folder inside the export, every text of a bounded length."""
     import yaml
 
+    if metadata.stat().st_size > MAX_METADATA_BYTES:
+        raise RosterError(f"{metadata}: larger than {MAX_METADATA_BYTES // 2**20} MB")
     try:
-        data = yaml.safe_load(metadata.read_text(encoding="utf-8", errors="replace"))
+        data = _load_yaml(metadata.read_text(encoding="utf-8", errors="replace"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -79,17 +87,54 @@ def _from_export(folder: Path, metadata: Path) -> list[Entry]:
     if not isinstance(data, dict):
         raise RosterError(f"{metadata}: expected a mapping of submission folders")
     entries = []
+    root = folder.resolve()
     for key, meta in data.items():
+        path = folder / str(key)
+        if not _inside(path, root):  # `../../reference/...`, an absolute path: refused
+            continue
         submitters = _field(meta, "submitters") or []
-        people = [p for p in submitters if isinstance(p, dict)]
+        people = [p for p in submitters if isinstance(p, dict)] if isinstance(
+            submitters, list) else []
         first = people[0] if people else {}
-        sid = str(_field(first, "sid") or "").strip()
-        email = str(_field(first, "email") or "").strip()
-        names = "; ".join(str(_field(p, "name") or "").strip() for p in people)
+        sid = _text(_field(first, "sid"))
+        email = _text(_field(first, "email"))
+        names = _text("; ".join(_text(_field(p, "name")) for p in people[:10]))
         student = sid or email.split("@")[0] or str(key)
-        entries.append(Entry(student=_clean_id(student), path=folder / str(key), name=names,
-                             email=email, submission=str(key)))
+        entries.append(Entry(student=_clean_id(student), path=path, name=names, email=email,
+                             submission=_text(key)))
     return entries
+
+
+def _inside(path: Path, root: Path) -> bool:
+    """A submission folder named by the metadata must be a direct child of the export."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):
+        return False
+    return resolved.parent == root and not path.is_symlink()
+
+
+def _text(value: Any) -> str:
+    """A name, id or email as printable text of bounded length (no NUL or control chars)."""
+    text = "" if value is None else str(value)
+    text = "".join(c for c in text[:MAX_TEXT * 4] if c.isprintable())
+    return text.strip()[:MAX_TEXT]
+
+
+def _load_yaml(text: str) -> Any:
+    """yaml's safe loader, refusing aliases (the "billion laughs": a few lines of them expand
+    to gigabytes); an export never holds one."""
+    import yaml
+
+    class NoAliases(yaml.SafeLoader):
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            if self.check_event(yaml.AliasEvent):
+                raise yaml.composer.ComposerError(
+                    None, None, "aliases (*name) are not allowed in an export's metadata",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+
+    return yaml.load(text, Loader=NoAliases)  # noqa: S506 - a safe loader, stricter still
 
 
 def _field(meta: Any, name: str) -> Any:
