@@ -25,7 +25,7 @@ from torch.nn.modules import module as torch_module
 from grader.feedback import MarkdownError
 from grader.models.layers import MAX_LAYERS, WHITELIST, Arg, LayerType, format_names
 
-__all__ = ["DescribeError", "describe_model"]
+__all__ = ["DescribeError", "describe_model", "probe_model"]
 
 MAX_NESTING = 16
 _REBUILT = "the grader rebuilds your model from standard layers, so that change would be lost"
@@ -61,6 +61,38 @@ def describe_model(model: Any, allowed: Collection[str] | None = None) -> Descri
             )
         described.append(_describe_layer(_where(position, path), layer, names, weighted, position))
     return described
+
+
+MAX_PROBE_IMAGES = 64
+
+
+def probe_model(model: Any, images: Any) -> dict[str, Any]:
+    """The model's own parameters and buffers, keyed ``"<layer>.<name>"`` in the flattened
+    order of :func:`describe_model`, and its outputs on ``images`` in eval mode.
+
+    This ties a description to the model the builder returned: the grader loads these weights
+    into its rebuild and must get these outputs (a description that was forged, rather than
+    read from a real model, would have to compute them too).
+    """
+    import torch
+
+    model = _uncompiled(model)
+    _check_root(model)
+    batch = np.asarray(images, dtype=np.float32)[:MAX_PROBE_IMAGES]
+    state: dict[str, np.ndarray] = {}
+    for i, (_, layer) in enumerate(_flatten(model, "model", [id(model)])):
+        tensors = [*layer.named_parameters(recurse=False), *layer.named_buffers(recurse=False)]
+        for name, tensor in tensors:
+            if tensor is not None:
+                state[f"{i}.{name}"] = tensor.detach().cpu().numpy().copy()
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            outputs = model(torch.from_numpy(batch))
+    finally:
+        model.train(was_training)
+    return {"state": state, "outputs": outputs.detach().cpu().numpy()}
 
 
 # --- the container --------------------------------------------------------------------

@@ -647,9 +647,10 @@ def _load_norm(module: nn.Module, tensors: list[torch.Tensor]) -> None:
     module.running_var.copy_(tensors[1])
 
 
-def layer_lines(model: KerasModel) -> Iterator[str]:
-    """One line per layer for feedback: class, settings, output shape and parameters."""
+def layer_lines(model: KerasModel, *, parameters: bool = True) -> Iterator[str]:
+    """One line per layer for feedback: class, settings, output shape and (unless the count
+    is what a question asks) its parameters."""
     for i, layer in enumerate(model.layers, 1):
-        yield (f"{i}. `{layer.describe()}` → output {layer.out_shape}, "
-               f"{layer.parameters:,} parameters")
+        yield (f"{i}. `{layer.describe()}` → output {layer.out_shape}"
+               + (f", {layer.parameters:,} parameters" if parameters else ""))
 

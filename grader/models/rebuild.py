@@ -13,6 +13,8 @@ import math
 from collections.abc import Collection
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 from grader.feedback import MarkdownError, describe_value
@@ -272,3 +274,51 @@ def _key(key: Any) -> str:
 def _clip(text: str, limit: int) -> str:
     text = text.replace("`", "'")
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def check_fidelity(model: nn.Sequential, probe: Any, images: Any, *, rtol: float = 1e-3,
+                   atol: float = 1e-4) -> str:
+    """Whether ``model`` (our rebuild), given the weights the student's own model reported in
+    ``probe`` (:func:`grader.models.describe.probe_model`), computes that model's outputs on
+    ``images``. Returns "" when it does, else what differs (for the student)."""
+    state = probe.get("state") if isinstance(probe, dict) else None
+    theirs = probe.get("outputs") if isinstance(probe, dict) else None
+    if not isinstance(state, dict) or theirs is None:
+        return "the model's own weights and outputs could not be read"
+    ours = dict(_tensors(model))
+    if set(ours) != set(state):
+        missing, extra = sorted(set(ours) - set(state))[:3], sorted(set(state) - set(ours))[:3]
+        return (f"its weights do not fit the layers it was described with (missing {missing}, "
+                f"unexpected {extra})")
+    with torch.no_grad():
+        for key, tensor in ours.items():
+            value = np.asarray(state[key])
+            if value.shape != tuple(tensor.shape) or value.dtype.kind not in "biuf":
+                return f"its weight `{key}` has shape {value.shape}, the layer needs " \
+                       f"{tuple(tensor.shape)}"
+            tensor.copy_(torch.from_numpy(value.astype(np.float64)).to(tensor.dtype))
+        was_training = model.training
+        model.eval()
+        try:
+            mine = model(torch.as_tensor(np.asarray(images), dtype=torch.float32)).numpy()
+        finally:
+            model.train(was_training)
+    theirs = np.asarray(theirs, dtype=np.float64)
+    if theirs.shape != mine.shape or not np.all(np.isfinite(theirs)):
+        return f"its own outputs have shape {theirs.shape} (or are not finite), ours {mine.shape}"
+    bad = np.abs(mine - theirs) > atol + rtol * np.abs(theirs)
+    if bad.any():
+        i = tuple(int(v) for v in np.argwhere(bad)[0])
+        return (f"given its own weights, the rebuild computes {mine[i]:.6g} where the model "
+                f"computed {theirs[i]:.6g} (output {list(i)})")
+    return ""
+
+
+def _tensors(model: nn.Sequential) -> list[tuple[str, torch.Tensor]]:
+    found = []
+    for i, layer in enumerate(model):
+        for name, tensor in [*layer.named_parameters(recurse=False),
+                             *layer.named_buffers(recurse=False)]:
+            if tensor is not None:
+                found.append((f"{i}.{name}", tensor))
+    return found

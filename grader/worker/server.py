@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+import grader.submission.calls  # noqa: F401 - bound as an engine module before any hand-in
 from grader.submission import describe_skipped, prepare, read_source
 from grader.submission.sections import parse_rules, split_sections
 from grader.worker import aliases, wire
@@ -59,6 +60,7 @@ MAX_SPY_RECORDS = 10_000
 # student code by name): they turn objects into data, e.g. an nn.Sequential into a layer list.
 ENGINE_CALLS = {
     "describe_model": ("grader.models.describe", "describe_model"),
+    "probe_model": ("grader.models.describe", "probe_model"),
     "describe_signature": ("grader.submission.calls", "describe_signature"),
     "top_level_calls": ("grader.submission.calls", "top_level_calls"),
     "describe_stax": ("grader.models.stax_describe", "describe_stax"),
@@ -132,6 +134,7 @@ class Server:
         self.spies: dict[tuple[int, str], list] = {}
         # (target, name) -> (whether the object had its own attribute, that attribute)
         self.stood_in: dict[tuple[Any, str], tuple[bool, Any]] = {}
+        self.engine_functions: dict[str, Any] = {}  # bound before student code runs
         self.module = types.ModuleType("solution")
         self.sections: dict[str, types.ModuleType] = {}
         self.source = None
@@ -191,6 +194,7 @@ class Server:
         aliases.install(load.get("import_aliases") or {})
         for name in load.get("preload") or ():  # engine modules only (checked in packs.py)
             importlib.import_module(name)
+        self._bind_engine()
         self.source = read_source(Path(path))
         prepared = prepare(self.source, header.get("mode", "definitions"),
                            extra_modules=frozenset(load.get("call_modules") or ()))
@@ -286,9 +290,22 @@ class Server:
         return fn(*pos, **kw), {}
 
     def op_engine(self, header: dict, args: Any) -> tuple[Any, dict]:
-        module, attr = ENGINE_CALLS[header["name"]]
+        name = header["name"]
+        function = self.engine_functions.get(name)
+        if function is None:  # not preloaded: imported now (student code may have run first)
+            module, attr = ENGINE_CALLS[name]
+            function = getattr(importlib.import_module(module), attr)
         pos, kw = args
-        return getattr(importlib.import_module(module), attr)(*pos, **kw), {}
+        return function(*pos, **kw), {}
+
+    def _bind_engine(self) -> None:
+        """Take the engine functions of every module imported so far, before student code
+        runs: replacing ``grader.models.describe.describe_model`` from the hand-in (to have
+        strings described as models) then changes nothing the grader calls. A pack preloads
+        the modules it uses (``[pack] preload``) so that they are bound here."""
+        for name, (module, attr) in ENGINE_CALLS.items():
+            if module in sys.modules:
+                self.engine_functions[name] = getattr(sys.modules[module], attr)
 
     def op_get(self, header: dict, _args: Any) -> tuple[Any, dict]:
         obj, name = self.target(header.get("target")), header["name"]

@@ -7,15 +7,17 @@ rebuild with torch's own constructors, the constraint checks and the training.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from typing import Any
 
+import numpy as np
 import pytest
 
 from grader.feedback import GradingFailure, fail
 from grader.models.constraints import check_allowed_layers, check_computes
 from grader.models.layers import WHITELIST
-from grader.models.rebuild import ModelSpecError, rebuild
+from grader.models.rebuild import ModelSpecError, check_fidelity, rebuild
 from grader.packs import load_pack
 from grader.train import (
     HANDOUT_DEFAULTS,
@@ -44,16 +46,27 @@ def cases(points: float, *, needs: str | None = None, tag: str = "builder",
     return params
 
 
-def describe(student: Any, problem: str) -> list[dict]:
-    """The layer list of the student's model for ``problem``, built and described remotely."""
+PROBE = np.random.default_rng(155).random((8, 1, 28, 28), dtype=np.float32)
+
+
+def describe(student: Any, problem: str, *, probe: bool = False) -> list[dict] | tuple:
+    """The layer list of the student's model for ``problem``, built and described remotely;
+    with ``probe``, also the model's own weights and outputs on the probe images."""
     builder = PROBLEMS[problem]["builder"]
     model = getattr(student, builder)()
     try:
-        return student.engine("describe_model", model, doing=f"describing `{builder}()`")
+        spec = student.engine("describe_model", model, doing=f"describing `{builder}()`")
     except SubmissionError as exc:
         if exc.kind == "refused":
             fail(f"`{builder}()`: {exc.message}")
         raise
+    if not probe:
+        return spec
+    try:  # a model that breaks is told where by the checks of its rebuild
+        return spec, student.engine("probe_model", model, PROBE,
+                                    doing=f"running `{builder}()` on probe images")
+    except SubmissionError as exc:
+        return spec, exc.message
 
 
 def rebuilt(student: Any, problem: str) -> tuple[list[dict], Any]:
@@ -63,7 +76,7 @@ def rebuilt(student: Any, problem: str) -> tuple[list[dict], Any]:
     ``check_computes``): an empty or parameter-free model satisfies "at most 100 hidden units"
     without doing any of the work, so it earns nothing.
     """
-    spec = describe(student, problem)
+    spec, probe = describe(student, problem, probe=True)
     allowed = PROBLEMS[problem]["allowed"]
     builder = PROBLEMS[problem]["builder"]
     check_allowed_layers(spec, allowed)
@@ -76,6 +89,13 @@ def rebuilt(student: Any, problem: str) -> tuple[list[dict], Any]:
     except GradingFailure as exc:
         fail(f"`{builder}()` does not compute anything from the image yet, so the problem's "
              f"rules are not checked on it: {exc.message}")
+    # The description must be the model's: the rebuild, given its weights, computes its
+    # outputs (a description that was not read from a real model earns nothing).
+    differs = probe if isinstance(probe, str) else check_fidelity(copy.deepcopy(model), probe,
+                                                                  PROBE)
+    if differs:
+        fail(f"`{builder}()`: the grader rebuilds your model from its layer list, and that "
+             f"rebuild is not your model: {differs}. Build it from standard layers only.")
     return spec, model
 
 
@@ -84,15 +104,33 @@ def not_a_stub(student: Any, problem: str) -> None:
     depends on the image where it runs: the evidence the training settings ask for. A model
     with a layer this problem forbids, or that breaks at a layer, still counts here (those
     bugs are charged to the builder's tests, once)."""
-    spec = describe(student, problem)
+    spec, probe = describe(student, problem, probe=True)
     builder = PROBLEMS[problem]["builder"]
     try:
-        check_computes(rebuild(spec, WHITELIST), must_run=False)
+        model = rebuild(spec, WHITELIST)
+        check_computes(model, must_run=False)
     except ModelSpecError as exc:
         fail(f"`{builder}()`: {exc.message}")
     except GradingFailure as exc:
         fail(f"The training settings count once `{builder}()` builds a model that computes "
              f"something: {exc.message}")
+    # tied to the model that was built: the rebuild given its weights computes its outputs
+    # (a model that breaks at a layer has no outputs to compare: the rule above is enough)
+    if isinstance(probe, dict):
+        differs = check_fidelity(copy.deepcopy(model), probe, PROBE)
+    else:
+        differs = "" if _breaks(model) else f"the model itself could not run: {probe}"
+    if differs:
+        fail(f"The training settings count beside the model `{builder}()` builds, and the "
+             f"grader's rebuild of its layer list is not that model: {differs}.")
+
+
+def _breaks(model: Any) -> bool:
+    try:
+        check_computes(model)
+    except GradingFailure:
+        return True
+    return False
 
 
 def settings(student: Any, problem: str, seed: int = 0) -> TrainSettings:

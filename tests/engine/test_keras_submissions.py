@@ -97,9 +97,16 @@ def test_template_gets_zero():
 
 
 # --- what the messages say --------------------------------------------------------------------
-def test_missing_biases_are_named():
+def test_missing_biases_are_named_without_giving_the_answer():
     text = _text("parameters_without_biases", "PARAMETERS")
-    assert "55,050" in text and "without the 138 biases" in text, text
+    assert "without the biases" in text, text
+    assert "55,050" not in text and "138" not in text, text  # the answer stays the student's
+
+
+def test_a_wrong_count_is_not_answered_for_the_student():
+    text = _text("neurons_miss_a_layer", "NEURONS")
+    assert "fewer layers" in text, text
+    assert "[64, 64, 10]" not in text and "parameters" not in text.split("\n\n", 1)[-1], text
 
 
 def test_output_only_regularizer_is_named():

@@ -60,8 +60,8 @@ class StudentModel:
             fail(f"{self.call}: {self.compile_error}")
         return self.compiled
 
-    def summary(self) -> str:
-        return "\n".join(layer_lines(self.spec))
+    def summary(self, parameters: bool = True) -> str:
+        return "\n".join(layer_lines(self.spec, parameters=parameters))
 
 
 def probe_images(seed: int = 0) -> np.ndarray:
@@ -108,9 +108,17 @@ def _pads_unlike_tensorflow(spec: KerasModel) -> bool:
 
 
 def check_fidelity(model: StudentModel) -> None:
-    """The rebuild, given the student's own weights, computes the student's own outputs."""
-    if "outputs" not in model.raw or _pads_unlike_tensorflow(model.spec):
+    """The rebuild, given the student's own weights, computes the student's own outputs.
+
+    Called on a model described with probe images: a description without the model's own
+    outputs and weights cannot be tied to the student's model, so it earns nothing."""
+    if _pads_unlike_tensorflow(model.spec):
         return
+    if not isinstance(model.raw.get("outputs"), list | tuple | np.ndarray) \
+            or "weights" not in model.raw:
+        fail(f"{model.call}: the grader could not read your model's own outputs and weights on "
+             "its probe images, so it cannot check that the model it rebuilds is yours. "
+             "Build the model from standard Keras layers and return it from the function.")
     rebuilt = rebuild_keras(model.spec)
     try:
         load_keras_weights(rebuilt, model.raw["weights"])

@@ -11,6 +11,9 @@ from .answers import declared, whole, whole_list
 from .common import SETTINGS, check_fidelity, probe_images, student_model
 
 ANSWERS = SETTINGS["answers"]
+# A failed question says what is wrong, not the answer (the counts are what 2.1 asks for),
+# unless the pack says otherwise.
+REVEAL = bool(ANSWERS.get("reveal", False))
 
 
 def _notebook(student):
@@ -32,9 +35,19 @@ def test_layers_and_neurons(student):
                          ANSWERS["neurons"])
     accepted = (units, [inputs, *units])
     if neurons not in accepted:
-        fail(f"`{ANSWERS['neurons']}` = {neurons}, but the notebook's network "
-             f"(`build_model()`) has layers of {units} neurons ({accepted[1]} counting the "
-             f"{inputs} inputs as a layer).\n\n" + model.summary())
+        if REVEAL:
+            why = (f"the network has layers of {units} neurons ({accepted[1]} counting the "
+                   f"{inputs} inputs as a layer)")
+        elif len(neurons) not in (len(units), len(units) + 1):
+            few = len(neurons) < len(units)
+            why = (f"it lists {'fewer' if few else 'more'} layers than the network has (count "
+                   "every Dense layer: the hidden ones and the output one; the inputs may come "
+                   "first)")
+        else:
+            why = ("a layer's size is not its number of neurons: the `units` of each Dense "
+                   "layer, in order (the inputs, if you count them, are the pixels)")
+        fail(f"`{ANSWERS['neurons']}` = {neurons} does not describe the notebook's network "
+             f"(`build_model()`): {why}.\n\n" + model.summary(parameters=False))
     if layers != len(neurons):
         fail(f"`{ANSWERS['layers']}` = {layers}, but your `{ANSWERS['neurons']}` lists "
              f"{len(neurons)} layers: count the same layers in both (the "
@@ -55,9 +68,15 @@ def test_total_parameters(student):
                  if layer.args["use_bias"])
     hint = ""
     if reported == total - biases:
-        hint = f" That is the count without the {biases} biases: each neuron has one."
+        hint = " That is the count without the biases: each neuron has one."
     elif reported in (total + 784, total + 784 * 2):
         hint = " The inputs are not parameters."
-    fail(f"`{ANSWERS['parameters']}` = {reported:,}, but the network has {total:,} "
-         f"parameters.{hint} Per layer: weights (inputs × neurons) plus one bias per "
-         f"neuron.\n\n" + model.summary())
+    elif reported < total:
+        hint = " It is too small."
+    else:
+        hint = " It is too large."
+    said = f", but the network has {total:,} parameters" if REVEAL else \
+        " is not the network's number of parameters"
+    fail(f"`{ANSWERS['parameters']}` = {reported:,}{said}.{hint} Per layer: weights "
+         f"(inputs × neurons) plus one bias per neuron.\n\n"
+         + model.summary(parameters=REVEAL))
