@@ -20,6 +20,7 @@ from typing import Any
 from grader.worker import sandbox as sandboxing
 from grader.worker.limits import Limits, landlock_abi
 from grader.worker.lockdown import libseccomp_path
+from grader.worker.memory import enforcement
 
 _GRADER_PARENT = str(Path(__file__).resolve().parents[1])
 _CLONE_NEWUSER, _CLONE_NEWPID = 0x10000000, 0x20000000
@@ -103,6 +104,10 @@ def checks() -> dict[str, Any]:
         "user_namespaces": _user_namespaces(),
         "pid_namespace": _unshare(pid_flags),
         "mode": mode,
+        "memory": enforcement(),
+        "disk": "the worker's folder is measured by its watchdog and capped at disk_mb"
+                + ("; /dev/shm is a private tmpfs of 256 MB under bubblewrap" if probe.works
+                   else ""),
         "worker": _worker_record(mode) if not mode.startswith("invalid") else mode,
     }
 
@@ -129,6 +134,8 @@ def render(report: dict[str, Any]) -> str:
         ("user namespaces", _yes(users["works"], f"max {users['max']}", users["error"])),
         ("pid namespace", _yes(pid["works"], "", pid["error"])),
         ("GRADER_SANDBOX", report["mode"]),
+        ("memory_mb", report["memory"]),
+        ("disk_mb", report["disk"]),
     ]
     lines = ["What this machine can enforce around the worker:", ""]
     lines += [f"  {name:<18} {value}" for name, value in rows]

@@ -14,6 +14,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,6 +27,8 @@ from grader import __version__
 from grader.packs import Pack
 from grader.report import results_from_events
 from grader.results import Results, failure_results
+from grader.worker import sandbox
+from grader.worker.client import LEASES_ENV
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,12 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
         cmd += ["--load-mode", options.load_mode] if options.load_mode else []
         cmd += [] if options.landlock else ["--no-landlock"]
         cmd += ["--gpu-tests", options.gpu_tests, "--later-marks", ",".join(pack.later_marks)]
-        stopped, log = _run(cmd, budget, Path(tmp) / "pytest.log")
+        leases = Path(tmp) / "leases.jsonl"
+        try:
+            stopped, log = _run(cmd, budget, Path(tmp) / "pytest.log",
+                                {**os.environ, LEASES_ENV: str(leases)})
+        finally:  # whatever happened to pytest: nothing of its workers outlives this
+            reclaim_leases(leases)
         events = _read_events(state)
         elapsed = time.monotonic() - started
         broken = [e for e in events if e.get("event") == "collect_error"]
@@ -81,11 +89,12 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
     return results
 
 
-def _run(cmd: list[str], budget: float, log_path: Path) -> tuple[bool, str]:
+def _run(cmd: list[str], budget: float, log_path: Path, env: dict[str, str]
+         ) -> tuple[bool, str]:
     """Run pytest with a wall-clock budget; return (stopped by the budget, output tail)."""
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
         stopped = False
         try:
             proc.wait(timeout=budget)
@@ -96,6 +105,22 @@ def _run(cmd: list[str], budget: float, log_path: Path) -> tuple[bool, str]:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     return stopped, log_path.read_bytes()[-8000:].decode("utf-8", "replace")
+
+
+def reclaim_leases(path: Path) -> None:
+    """Kill every process of the uids the run's workers had and remove their files and
+    folders: the job of this process, which outlives pytest however pytest ended (a budget
+    kill skips its teardown)."""
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        with contextlib.suppress(ValueError, TypeError, AttributeError):
+            record = json.loads(line)
+            uid, tmpdir = record.get("uid"), record.get("tmpdir")
+            if isinstance(uid, int):
+                sandbox.reclaim(uid)
+            if isinstance(tmpdir, str) and Path(tmpdir).name.startswith("grader-worker-"):
+                shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def _read_events(path: Path) -> list[dict]:

@@ -13,6 +13,7 @@ import concurrent.futures as cf
 import contextlib
 import dataclasses
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -29,6 +30,7 @@ from grader.canary import check_environment
 from grader.packs import Pack
 from grader.results import failure_results, write_results
 from grader.runner import GradeOptions, pack_digest, submission_digest
+from grader.train.loop import GPU_FRACTION_ENV
 
 # batch part -> the plugin's --gpu-tests: "cpu" is what Gradescope runs (the later tests are
 # deferred), "later" only the tests graded later (gpu, or deferred by the pack's config),
@@ -80,6 +82,9 @@ def run_batch(source: str | Path, pack: Pack, out: str | Path,
                                  gpu_tests=PARTS[options.part])
     if options.canary:  # a broken environment must not be charged to a whole class
         check_environment(pack, grade_options)
+    if options.part in ("all", "later") and not options.cluster:
+        # jobs that train share this machine's GPU: each gets its share of its memory
+        os.environ.setdefault(GPU_FRACTION_ENV, f"{1 / max(1, options.jobs):.3f}")
     stamp = {"grader_version": __version__, "pack_sha256": pack_digest(pack),
              "part": options.part, "fast": options.fast}
     summary = BatchSummary(out=out)

@@ -24,7 +24,10 @@ The model is trained in place (moved to the data's device) and global RNGs are r
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import math
+import os
 import platform
 import time
 import warnings
@@ -159,6 +162,41 @@ def _check_output(model: nn.Sequential, head: _Head, data: MnistTensors) -> None
     if tuple(out.shape) != (2, _N_CLASSES):
         raise ValueError(f"the model must map a batch to (batch, {_N_CLASSES}) scores; "
                          f"two images gave shape {tuple(out.shape)}")
+
+
+MAX_BATCH_ACTIVATIONS = 2**30  # values kept for one training batch's backward (4 GiB)
+GPU_FRACTION_ENV = "GRADER_GPU_FRACTION"
+
+
+def _check_activations(model: nn.Sequential, head: _Head, batch_size: int,
+                       data: MnistTensors) -> None:
+    """Trace one training batch on the meta device (no memory) and refuse a model whose
+    activations would not fit: a compliant-looking convnet can need a hundred GiB per batch,
+    and would starve every other job on the GPU before failing."""
+    x = torch.zeros((batch_size, *data.x_train.shape[1:]), device="meta")
+    x = _inputs(x, head)
+    total = 0
+    for i, layer in enumerate(model):
+        try:
+            x = copy.deepcopy(layer).to("meta")(x)
+        except Exception:  # noqa: BLE001 - a shape error is named by _check_output
+            return
+        total += x.numel()
+        if total > MAX_BATCH_ACTIVATIONS:
+            raise ValueError(
+                f"a batch of {batch_size} needs more than {MAX_BATCH_ACTIVATIONS:,} activation "
+                f"values by layer {i + 1} ({type(layer).__name__}, output {tuple(x.shape)}): "
+                "too much memory to train; pool earlier or use fewer channels")
+
+
+def _cap_gpu_memory(device: torch.device) -> None:
+    """This process's share of the GPU (``$GRADER_GPU_FRACTION``, set by a batch that trains
+    several hand-ins on one GPU), so that one submission cannot starve the others."""
+    fraction = os.environ.get(GPU_FRACTION_ENV)
+    if device.type != "cuda" or not fraction:
+        return
+    with contextlib.suppress(ValueError, RuntimeError):
+        torch.cuda.set_per_process_memory_fraction(min(max(float(fraction), 0.05), 1.0), device)
 
 
 def _graph_blocker(model: nn.Module, settings: TrainSettings, device: torch.device,
@@ -440,6 +478,8 @@ def train_and_evaluate(model: nn.Sequential, data: MnistTensors, settings: Train
         raise ValueError(f"{len(data.x_train)} training images are fewer than one batch "
                          f"of {settings.batch_size}")
     head = _split_head(model, loss_fn, penalty)
+    _check_activations(model, head, settings.batch_size, data)
+    _cap_gpu_memory(device)
     start = time.perf_counter()
     model.to(device)
     with _numerics(numerics):
