@@ -4,6 +4,7 @@ and ``merge``."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -16,7 +17,7 @@ from grader.batch.roster import RosterError
 from grader.canary import CanaryFailed, environment_problem_results, run_canary
 from grader.packs import PackNotFound, available_packs, load_pack
 from grader.report import NOT_RUN_STATUSES, score_table
-from grader.results import Results, failure_results, write_results
+from grader.results import Results, failure_results, reserve_results, write_results
 from grader.runner import GradeOptions, grade
 
 GRADESCOPE_SUBMISSION = "/autograder/submission"
@@ -79,6 +80,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_gradescope(args: argparse.Namespace) -> int:
     """What Gradescope's run_autograder calls. Writes results.json whatever happens."""
     started = time.monotonic()
+    with contextlib.suppress(OSError):  # room for the results, taken before the run can fill
+        reserve_results(args.results)  # the disk (run_autograder takes it first, usually)
     try:
         pack = load_pack(_pack_name(args.assignment, args.submission_dir))
         # No GPU on Gradescope: the later tests show as "graded later", 0/0, until merged.

@@ -576,3 +576,54 @@ def test_end_to_end_setup_then_grade_within_gradescope_limits(tmp_path):
     # loosen this bound: reduce the grader's memory, or defer the test.
     memory = runs["reference"][2]
     assert memory.peak_mib < GRADESCOPE_MEMORY_MIB, memory.summary()
+
+
+def test_a_full_disk_still_ends_in_a_valid_results_file(tmp_path):
+    """The results folder on a 2 MB file system, filled by the run (as a submission that
+    writes until the disk is full would): run_autograder took the room for results.json
+    before grading, and writes its fallback there in place."""
+    autograder = tmp_path / "autograder"
+    _unpack(_build(tmp_path), autograder)
+    results_dir = autograder / "results"
+    results_dir.mkdir(exist_ok=True)
+    mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(results_dir)],
+                           capture_output=True, text=True)
+    if mount.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {mount.stderr.strip()}")
+    try:
+        fake = autograder / "venv" / "bin" / "grader"
+        fake.parent.mkdir(parents=True)
+        fake.write_text("#!/usr/bin/env bash\n"
+                        'dd if=/dev/zero of="$AUTOGRADER_ROOT/results/filler" bs=64k '
+                        "count=1000\nexit 1\n")
+        fake.chmod(0o755)
+        env = _clean_env(autograder, GRADER_VENV=str(autograder / "venv"))
+        run = subprocess.run([str(autograder / "run_autograder")], env=env,
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        assert "No space left on device" in run.stderr  # the run filled the disk indeed
+        data = _results(autograder)
+        validate(data)
+        assert data["score"] == 0 and "exit status 1" in data["tests"][0]["output"]
+    finally:
+        subprocess.run(["umount", str(results_dir)], capture_output=True)
+
+
+def test_the_grader_writes_its_results_into_the_reserve_when_the_disk_is_full(tmp_path,
+                                                                            monkeypatch):
+    import errno
+
+    import grader.results as results_module
+    from grader.results import reserve_results, write_results
+
+    path = tmp_path / "results.json"
+    reserve_results(path)
+    assert json.loads(path.read_text())["tests"][0]["name"] == "Autograder failed"
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(results_module, "write_atomically", full)
+    data = {"score": 3.0, "tests": [{"name": "t", "score": 3.0, "max_score": 3.0}]}
+    write_results(data, path)
+    assert json.loads(path.read_text())["score"] == 3.0
