@@ -27,6 +27,14 @@ from .test_hostile import PACKROOT, arena, mini_pack  # noqa: F401 - the arena a
 # for any pack is 2.5 GB; the mini pack's trusted side needs far less)
 MAX_TRUSTED_MB = 1500
 
+@pytest.fixture(params=["auto", "fallback"])
+def sandbox(request, monkeypatch):
+    """Each attack under both sandboxes: bubblewrap where it runs, and the fallback that
+    Gradescope's containers get (a dedicated uid, seccomp, Landlock, rlimits)."""
+    monkeypatch.setenv("GRADER_SANDBOX", request.param)
+    return request.param
+
+
 LIES = ["claims_4gib_sends_nothing", "claims_over_a_reply", "many_arrays_each_small",
         "header_claims_16mb", "half_a_reply_then_silence", "negative_shape"]
 
@@ -50,7 +58,7 @@ def _grade_measuring_memory(path) -> tuple[dict, float]:
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("variant", LIES)
-def test_a_lying_reply_is_a_protocol_violation_not_a_memory_bill(arena, variant):
+def test_a_lying_reply_is_a_protocol_violation_not_a_memory_bill(arena, variant, sandbox):
     from .test_hostile import Outcome
 
     path = arena.submit("lying_replies.py", variant)
@@ -71,7 +79,7 @@ ODD = ["output_as_a_tuple_of_numbers", "output_as_a_dict", "error_as_a_string",
 
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("variant", ODD)
-def test_odd_replies_never_crash_the_grader(arena, variant):
+def test_odd_replies_never_crash_the_grader(arena, variant, sandbox):
     arena.submit("odd_replies.py", variant)
     outcome = arena.gradescope()  # a separate `grader gradescope` process: it must exit 0
     json.dumps(outcome.data, ensure_ascii=False).encode("utf-8")  # every text encodes
@@ -105,7 +113,7 @@ def _student_markdown(outcome_data: dict, marker: str) -> list[str]:
 @pytest.mark.parametrize("variant", ["exception_message", "multiline_exception",
                                      "printed_output", "fake_crash_tail", "returned_string",
                                      "class_name"])
-def test_student_text_never_becomes_markdown(arena, variant):
+def test_student_text_never_becomes_markdown(arena, variant, sandbox):
     outcome = arena.grade(arena.submit("markdown_injection.py", variant))
     problems = _student_markdown(outcome.data, arena.marker)
     assert not problems, "\n".join(problems)
@@ -186,8 +194,7 @@ def test_spreadsheet_cells_and_name_lengths(tmp_path, name):
 
 # --- a run killed at its overall time limit leaves nothing behind --------------------------------
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("sandbox", ["auto", "fallback"])
-def test_the_budget_kill_leaves_nothing_behind(arena, sandbox, monkeypatch):
+def test_the_budget_kill_leaves_nothing_behind(arena, sandbox):
     """pytest is SIGKILLed at the overall limit while a detached grandchild of the worker
     holds shared memory and files: the runner, which outlives pytest, kills every process of
     the worker's uid and removes what it left (checked by the arena: no process carries the
@@ -195,7 +202,6 @@ def test_the_budget_kill_leaves_nothing_behind(arena, sandbox, monkeypatch):
     import tempfile
     from pathlib import Path
 
-    monkeypatch.setenv("GRADER_SANDBOX", sandbox)
     folders = Path(tempfile.gettempdir())
     before = set(folders.glob("grader-worker-*"))
     path = arena.submit("budget_kill_leftovers.py")
@@ -239,3 +245,24 @@ def test_a_batch_hand_in_path_names_no_student(tmp_path):
                     is_folder=False, options={}, pack_sha256="")
         path = _restore(task, tmp_path / name.replace(" ", "_") / "hand-in")
         assert path.name == expected, path
+
+
+def test_a_model_whose_activations_cannot_fit_is_refused_before_training():
+    """A CS155-3G-shaped model with few parameters but huge activations (the issue's 500k
+    parameters needing 120 GiB per batch of 32) is refused by the trainer itself, whatever
+    pack trains it, before anything is allocated."""
+    import torch
+    from torch import nn
+
+    from grader.train import TrainSettings
+    from grader.train.data import MnistTensors
+    from grader.train.loop import train_and_evaluate
+
+    channels = 40_000  # 1.2M parameters; 2.5e9 activation values for a batch of 64
+    model = nn.Sequential(nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(),
+                          nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, 10))
+    x = torch.zeros(64, 1, 28, 28)
+    y = torch.zeros(64, dtype=torch.long)
+    data = MnistTensors(x, y, x, y, torch.device("cpu"))
+    with pytest.raises(ValueError, match="activation"):
+        train_and_evaluate(model, data, TrainSettings("SGD", 0.1, {}, epochs=1, batch_size=64))
