@@ -328,6 +328,14 @@ def _emit(config: pytest.Config, event: dict) -> None:
             f.flush()
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The trusted process's own peak memory: what grading this hand-in cost the judge."""
+    import resource
+
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _emit(session.config, {"event": "memory", "trusted_peak_mb": round(peak_kb / 1024, 1)})
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if config.getoption("grader_state"):
         return

@@ -32,8 +32,11 @@ def results_from_events(events: list[dict], *, stopped_because: str = "the run e
     collected: list[dict] = []
     outcomes: dict[str, dict] = {}
     load: dict = {}
+    memory: dict = {}
     for event in events:
         kind = event.get("event")
+        if kind == "memory":
+            memory = event
         if kind == "collected":
             collected = event.get("tests", [])
         elif kind == "result":
@@ -45,6 +48,8 @@ def results_from_events(events: list[dict], *, stopped_because: str = "the run e
     status = load_status(load)
     extra = {"isolation": load.get("isolation", "not started"),
              "submission": load.get("note", ""), "load_status": status}
+    if isinstance(memory.get("trusted_peak_mb"), int | float):
+        extra["trusted_peak_mb"] = memory["trusted_peak_mb"]
     overview = _overview(load)
     if status != "ok":
         _point_to_the_top(tests, NOT_GRADED.get(status, NOT_GRADED["error"]))
