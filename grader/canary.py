@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader import __version__
+from grader.devices import cuda_available
 from grader.files import cache_root, write_atomically
 from grader.packs import Pack
 from grader.results import Results, TestResult
@@ -118,7 +119,7 @@ def environment_key(pack: Pack, options: GradeOptions) -> str:
         "pack": pack_digest(pack), "grader": __version__, "libraries": library_versions(),
         "python": os.path.realpath(sys.executable), "machine": platform.machine(),
         "bwrap": shutil.which("bwrap") or "", "root": os.geteuid() == 0,
-        "sandbox": os.environ.get("GRADER_SANDBOX", ""), "cuda": _cuda(),
+        "sandbox": os.environ.get("GRADER_SANDBOX", ""), "cuda": cuda_available(),
         "options": sorted(options.__dict__.items()),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
@@ -126,14 +127,6 @@ def environment_key(pack: Pack, options: GradeOptions) -> str:
 
 def _cache_path(pack: Pack, options: GradeOptions) -> Path:
     return cache_root() / "canary" / f"{pack.name}-{environment_key(pack, options)[:32]}.json"
-
-
-def _cuda() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
 
 
 def environment_problem_results(canary: CanaryResult) -> Results:

@@ -15,6 +15,7 @@ from pathlib import Path
 from grader.batch.cluster import ClusterError
 from grader.batch.roster import RosterError
 from grader.canary import CanaryFailed, environment_problem_results, run_canary
+from grader.devices import cuda_available
 from grader.packs import PackNotFound, available_packs, load_pack
 from grader.report import NOT_RUN_STATUSES, score_table
 from grader.results import Results, failure_results, reserve_results, write_results
@@ -107,6 +108,12 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from grader.batch.run import BatchOptions, run_batch
 
     pack = load_pack(_pack_name(args.assignment, args.submissions))
+    if (args.gpu or args.part == "later") and not args.cluster and not cuda_available():
+        print("grader: --gpu (--part later) grades the tests that need a CUDA GPU, and this "
+              "machine has none (torch.cuda.is_available() is False): every one of them "
+              "would be skipped and score 0. Run it on a GPU machine, or use --part cpu.",
+              file=sys.stderr)
+        return 2
     options = BatchOptions(part="later" if args.gpu else args.part, jobs=args.jobs,
                            cluster=args.cluster, gpu_fraction=args.gpu_fraction,
                            overall_timeout_s=args.timeout, fast=args.fast, force=args.force,
@@ -135,6 +142,18 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     from grader.doctor import run
 
     return run(as_json=args.json, assignment=args.assignment)
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from grader.selftest import render, run_selftest
+
+    if args.gpu and not cuda_available():
+        print("grader: selftest --gpu needs a CUDA GPU, and this machine has none.",
+              file=sys.stderr)
+        return 2
+    checks = run_selftest([args.assignment] if args.assignment else None, gpu=args.gpu)
+    print(render(checks))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def _show(results: Results, title: str, submission: str) -> None:
@@ -216,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", required=True)
     m.add_argument("--assignment", help="for the feedback pages' title")
     m.set_defaults(func=cmd_merge)
+
+    t = sub.add_parser("selftest", help="TAs: grade each pack's reference and a known-weak "
+                                         "file here, and check the verdicts")
+    t.add_argument("--assignment", help="only this pack")
+    t.add_argument("--gpu", action="store_true", help="with the GPU tests (needs CUDA)")
+    t.set_defaults(func=cmd_selftest)
 
     d = sub.add_parser("doctor", help="what this machine can enforce around the worker")
     d.add_argument("--json", action="store_true", help="machine-readable output")

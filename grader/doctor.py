@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from grader.batch.mps import mps_state
 from grader.worker import sandbox as sandboxing
 from grader.worker.limits import Limits, landlock_abi
 from grader.worker.lockdown import libseccomp_path
@@ -105,6 +106,7 @@ def checks() -> dict[str, Any]:
         "pid_namespace": _unshare(pid_flags),
         "mode": mode,
         "memory": enforcement(),
+        "mps": mps_state(),
         "disk": "the worker's folder is measured by its watchdog and capped at disk_mb"
                 + ("; /dev/shm is a private tmpfs of 256 MB under bubblewrap" if probe.works
                    else ""),
@@ -136,6 +138,7 @@ def render(report: dict[str, Any]) -> str:
         ("GRADER_SANDBOX", report["mode"]),
         ("memory_mb", report["memory"]),
         ("disk_mb", report["disk"]),
+        ("CUDA MPS", report["mps"]),
     ]
     lines = ["What this machine can enforce around the worker:", ""]
     lines += [f"  {name:<18} {value}" for name, value in rows]

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from grader.devices import cuda_available
 from grader.failures import failure_message, is_timeout
 from grader.packs import Pack, load_pack, packs_root
 from grader.worker.client import SubmissionError, Worker
@@ -95,7 +96,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=DEFERRED))
         elif config.getoption("fast") and (item.get_closest_marker("slow") or gpu):
             item.add_marker(pytest.mark.skip(reason="not run: left out by --fast"))
-        elif gpu and not _cuda_available():
+        elif gpu and not cuda_available():
             item.add_marker(pytest.mark.skip(reason="not run: needs a CUDA GPU and none is here"))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -106,7 +107,7 @@ def _gpu_mode(config: pytest.Config) -> str:
     """``auto`` (Gradescope): the later tests are deferred to a batch when there is no CUDA."""
     mode = config.getoption("gpu_tests") or "run"
     if mode == "auto":
-        return "run" if _cuda_available() else "defer"
+        return "run" if cuda_available() else "defer"
     return mode
 
 
@@ -148,14 +149,6 @@ def _meta(item: pytest.Item, number: int) -> dict | None:
         "number": str(number), "gpu": item.get_closest_marker("gpu") is not None,
         "slow": item.get_closest_marker("slow") is not None,
     }
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return bool(torch.cuda.is_available())
 
 
 # --- the student fixture ----------------------------------------------------------------------

@@ -23,10 +23,12 @@ from typing import Any
 
 from grader import __version__
 from grader.batch.grades import Graded, write_grades
+from grader.batch.mps import mps_daemon
 from grader.batch.pages import safe_name, write_feedback
 from grader.batch.roster import Entry, discover, open_export
 from grader.batch.task import HandInTooLarge, Task, pack_files, run_task
 from grader.canary import check_environment
+from grader.devices import cuda_available
 from grader.packs import Pack
 from grader.results import failure_results, write_results
 from grader.runner import GradeOptions, pack_digest, submission_digest
@@ -61,6 +63,7 @@ class BatchSummary:
     statuses: Counter = field(default_factory=Counter)
     rows: list[Graded] = field(default_factory=list)
     similar_pairs: int | None = None
+    mps: str = ""  # what was done about CUDA MPS for the batch's training jobs
 
     def describe(self) -> str:
         status = ", ".join(f"{n} {s}" for s, n in sorted(self.statuses.items()))
@@ -97,7 +100,10 @@ def run_batch(source: str | Path, pack: Pack, out: str | Path,
             summary.reused += 1
         else:
             todo.append((entry, digest))
-    with _executor(options) as submit:
+    training = options.part in ("all", "later") and not options.fast and not options.cluster
+    with mps_daemon(training and options.jobs > 1 and cuda_available()) as mps, \
+            _executor(options) as submit:
+        summary.mps = mps
         futures = {}
         for entry, digest in todo:
             futures[submit(_task(entry, pack, grade_options, stamp))] = (entry, digest)

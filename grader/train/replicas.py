@@ -43,8 +43,11 @@ from grader.train.settings import TrainSettings
 
 __all__ = ["supports", "train_replicas"]
 
-# (parameter name, l1, l2): a Keras regularizer on that parameter in every replicate.
-Penalty = Sequence[tuple[str, float, float]]
+# (parameter name, l1, l2): a Keras regularizer on that parameter; l1 and l2 are one number
+# for every replicate, or one per replicate (a sweep over weight-decay factors trained as one
+# batched model).
+Coefficient = float | Sequence[float]
+Penalty = Sequence[tuple[str, Coefficient, Coefficient]]
 _ELEMENTWISE = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax")
 
 
@@ -144,11 +147,21 @@ def _penalty(params: dict, penalty: Penalty) -> torch.Tensor | float:
     total: torch.Tensor | float = 0.0
     for name, l1, l2 in penalty:
         weights = params[name].flatten(1)
-        if l2:
-            total = total + l2 * weights.square().sum(1)
-        if l1:
-            total = total + l1 * weights.abs().sum(1)
+        if _any(l2):
+            total = total + _per_replicate(l2, weights) * weights.square().sum(1)
+        if _any(l1):
+            total = total + _per_replicate(l1, weights) * weights.abs().sum(1)
     return total
+
+
+def _any(coefficient: Coefficient) -> bool:
+    return any(coefficient) if isinstance(coefficient, Sequence) else bool(coefficient)
+
+
+def _per_replicate(coefficient: Coefficient, weights: torch.Tensor) -> torch.Tensor | float:
+    if not isinstance(coefficient, Sequence):
+        return coefficient
+    return torch.tensor(coefficient, dtype=weights.dtype, device=weights.device)
 
 
 def _evaluate(full: nn.Module, full_params: Callable[[], dict], data: MnistTensors,

@@ -174,6 +174,8 @@ class Worker:
             "MKL_NUM_THREADS": threads, "TQDM_DISABLE": "1",
             # Keras code runs on Keras 3's PyTorch backend: TensorFlow is never installed.
             "KERAS_BACKEND": "torch",
+            # JAX would take 75 % of a GPU's memory at import, in every worker
+            "XLA_PYTHON_CLIENT_PREALLOCATE": "false",
         }
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
             if key in os.environ:
@@ -213,6 +215,7 @@ class Worker:
             self.guard = None
         if self.tmpdir is not None:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
+            sandboxing.forget_accounts(self.tmpdir)
             self.tmpdir = None
         if self._log is not None:
             self._log.close()

@@ -158,8 +158,11 @@ def bwrap_args(sandbox: Sandbox, tmpdir: str, grader_dir: str, folders: list[str
             *_capability_args(sandbox.uid is not None, sandbox.keep_read_search),
             *_dev_args(probe.sized_tmpfs), *_system_args()]
     made: set[str] = set()
+    accounts = _accounts(sandbox.uid, tmpdir)
     for path in (*ETC_FILES, *_BWRAP_EXTRA):
-        if os.path.exists(path):
+        if path in accounts:  # the machine's list, plus the worker's own uid
+            args += [*_parents(path, [], made), "--ro-bind", accounts[path], path]
+        elif os.path.exists(path):
             args += [*_parents(path, [], made), "--ro-bind", path, path]
     binds = read_binds(grader_dir, folders)
     for path in [*binds, tmpdir]:
@@ -171,6 +174,40 @@ def bwrap_args(sandbox: Sandbox, tmpdir: str, grader_dir: str, folders: list[str
     # bubblewrap changes folder after dropping its capabilities, and the temp folder is the
     # worker uid's (0700): the worker enters it itself, once it is that uid.
     return args + ["--chdir", "/", "--"]
+
+
+def _accounts(uid: int | None, tmpdir: str) -> dict[str, str]:
+    """A passwd and a group file that know the worker's dedicated uid: libraries ask who the
+    user is at import (the CUDA build of torch does), and a uid without an entry makes them
+    fail. Written in the grader's own temp folder for this start; {} without a uid."""
+    if uid is None:
+        return {}
+    folder = Path(tempfile.mkdtemp(prefix="grader-accounts-"))
+    out = {}
+    for name, line in (("passwd", f"grader-worker:x:{uid}:{uid}:grader worker:/tmp:"
+                                  "/usr/sbin/nologin\n"),
+                       ("group", f"grader-worker:x:{uid}:\n")):
+        try:
+            original = Path(f"/etc/{name}").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            original = ""
+        target = folder / name
+        target.write_text(original.rstrip("\n") + "\n" + line if original else line)
+        target.chmod(0o644)
+        out[f"/etc/{name}"] = str(target)
+    folder.chmod(0o755)
+    _ACCOUNT_FOLDERS[tmpdir] = folder
+    return out
+
+
+_ACCOUNT_FOLDERS: dict[str, Path] = {}  # a worker's folder -> its account files' folder
+
+
+def forget_accounts(tmpdir: str | None) -> None:
+    """Remove the account files made for the worker of ``tmpdir`` (at its stop)."""
+    folder = _ACCOUNT_FOLDERS.pop(tmpdir, None) if tmpdir else None
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _parents(path: str, binds: list[str], made: set[str]) -> list[str]:

@@ -160,8 +160,8 @@ def train_problem(student: Any, problem: str, data: Any, *, epochs: int | None =
         if epochs is not None:
             chosen = dataclasses.replace(chosen, epochs=epochs)
         _, model = rebuilt(student, problem)
-        result = train_and_evaluate(model, data, chosen)
-        results.append(result)
+        result = train_and_evaluate(model, data, chosen, stop_at=threshold)  # the first
+        results.append(result)  # epoch that reaches the threshold decides: training stops
         if result.best_accuracy >= threshold:
             return True, results
     return False, results
@@ -174,8 +174,9 @@ def describe_runs(problem: str, results: list) -> str:
              f"{len(PACK.settings['pass_rule']['seeds'])} seeded runs.", ""]
     for i, r in enumerate(results, 1):
         curve = ", ".join(f"{a:.2%}" for a in r.test_accuracy)
+        stopped = f" ({r.stop_note()})" if r.stopped_early else ""
         lines.append(f"- run {i} (seed {r.determinism.get('seed', '?')}): best "
-                     f"**{r.best_accuracy:.2%}**; per epoch: {curve}")
+                     f"**{r.best_accuracy:.2%}**{stopped}; per epoch: {curve}")
     last = results[-1]
     lines += ["", f"Trained by the grader on {last.device} ({last.mode}"
               + (f"; {last.note}" if last.note else "") + f"), {last.seconds:.1f} s per run."]

@@ -336,3 +336,17 @@ def test_a_later_test_that_was_skipped_is_not_taken_as_graded(tmp_path, mini):
     slow = next(t for t in merged["tests"] if t["name"] == "a slow test")
     assert slow["score"] == 0 and slow["max_score"] == 1 and slow["output"] == MISSING
     assert any("was not run in the later run" in p for p in summary.problems)
+
+
+def test_the_gpu_part_is_refused_at_once_without_cuda(tmp_path, capsys):
+    from grader.devices import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has a CUDA GPU")
+    folder = _plain_class(tmp_path / "class")
+    for flags in (["--gpu"], ["--part", "later"]):
+        code = main(["batch", str(folder), "--assignment", "mini", "--out",
+                     str(tmp_path / "out"), "--quiet", *flags])
+        assert code == 2
+        assert "has none" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before grading anyone

@@ -134,12 +134,46 @@ def test_an_error_inside_a_library_at_import_is_the_environments(tmp_path, monke
     sys.modules.pop("usernames", None)
 
 
-def test_a_worker_without_a_passwd_entry_still_has_a_user_name(tmp_path):
+@pytest.mark.parametrize("sandbox", ["auto", "fallback"])
+def test_a_worker_without_a_passwd_entry_still_has_a_user_name(tmp_path, sandbox):
+    """The worker's dedicated uid has no entry in the machine's passwd; a library that asks
+    for the user name at import (the CUDA build of torch does) must still load. getpass reads
+    USER/LOGNAME first (both paths); under bubblewrap the worker also sees a passwd that
+    knows its uid, so pwd.getpwuid works too."""
+    from grader.worker.sandbox import probe_bwrap
+
     path = tmp_path / "solution.py"
-    path.write_text("import getpass\nNAME = getpass.getuser()\n")
-    worker = Worker(path, tmp_path, mode="all", limits=Limits(load_timeout_s=30))
+    path.write_text("import getpass\nimport os\nimport pwd\nNAME = getpass.getuser()\n"
+                    "try:\n    ENTRY = pwd.getpwuid(os.getuid()).pw_name\n"
+                    "except KeyError:\n    pass\n")
+    worker = Worker(path, tmp_path, mode="all", limits=Limits(load_timeout_s=30),
+                    sandbox=sandbox)
     try:
         report = worker.start()
-        assert not report["errors"] and "NAME" in report["names"]
+        assert not report["errors"] and "NAME" in report["names"], report
+        if worker.isolation.get("sandbox") == "bubblewrap":
+            assert "ENTRY" in report["names"], "pwd.getpwuid failed inside bubblewrap"
+        elif sandbox == "auto" and probe_bwrap().works:
+            pytest.fail("bubblewrap works here but was not used")
     finally:
         worker.stop()
+
+
+def test_selftest_grades_the_reference_and_a_weak_file(monkeypatch, capsys):
+    monkeypatch.delenv("GRADER_PACKS_ROOT", raising=False)
+    assert main(["selftest", "--assignment", "ift6135_a1"]) == 0
+    out = capsys.readouterr().out
+    assert "reference" in out and "full marks" in out and "loses" in out and "WRONG" not in out
+
+
+def test_selftest_fails_where_the_reference_does(broken_root, capsys):
+    assert main(["selftest", "--assignment", "mini"]) == 1
+    assert "WRONG" in capsys.readouterr().out
+
+
+def test_selftest_gpu_is_refused_without_cuda(capsys):
+    from grader.devices import cuda_available
+
+    if cuda_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert main(["selftest", "--gpu"]) == 2

@@ -36,6 +36,18 @@ def test_wrong_submission_is_caught_on_its_function(path):
             assert test.output and "Traceback (most recent" not in test.output
 
 
+CPU_CORRECT = [p for p in known("cs155_set4", "wrong") if "expect: full-marks-cpu" in header(p)]
+
+
+@pytest.mark.parametrize("path", CPU_CORRECT, ids=[p.stem for p in CPU_CORRECT])
+def test_gpu_only_weakness_keeps_every_cpu_point(path):
+    """Models that fall short only when trained (on a GPU) are legitimate variety here."""
+    results = _graded(path)
+    losses = [f"{t.name}: {t.output}" for t in ran(results) if t.score < t.max_score
+              and not t.extra.get("gpu")]
+    assert not losses, losses
+
+
 @pytest.mark.parametrize("path", CORRECT, ids=[p.stem for p in CORRECT])
 def test_correct_variant_gets_full_marks(path):
     assert "expect: full-marks" in header(path)

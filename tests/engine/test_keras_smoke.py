@@ -62,6 +62,12 @@ def test_sweep_table_and_plot(mnist_pixels_subset):
     models = {f: weight_decay_model(f) for f in (1e-6, 1e-3)}
     sweep = run_sweep(models, mnist_pixels_subset, epochs=1, batch_size=128, replicates=2)
     assert [f.factor for f in sweep] == [1e-6, 1e-3] and all(len(f.runs) == 2 for f in sweep)
+    assert sweep[0].runs[0].mode == "replicates (4 at once)"  # every factor's runs together
+    one_by_one = run_sweep(models, mnist_pixels_subset, epochs=1, batch_size=128,
+                           replicates=2, concurrent=False)
+    for together, alone in zip(sweep, one_by_one, strict=True):
+        for a, b in zip(together.runs, alone.runs, strict=True):
+            assert a.train_loss == pytest.approx(b.train_loss, rel=1e-4)
     assert all(0.5 < f.mean <= 1 and f.std >= 0 for f in sweep)
     honest = {f.factor: (f.mean + 0.002, f.std) for f in sweep}
     _, failed = sweep_table(sweep, honest, tolerance=0.003)

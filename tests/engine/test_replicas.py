@@ -71,3 +71,24 @@ def test_what_cannot_be_batched_is_named():
             TrainSettings("SGD", 0.1, {}, epochs=1, batch_size=10, seed=0),
             TrainSettings("SGD", 0.1, {}, epochs=2, batch_size=10, seed=1)],
             optimizer_factory=_sgd)
+
+
+def test_each_replicate_can_have_its_own_weight_decay(mnist_pixels_subset):
+    """A sweep over weight-decay factors as one batched model: replicate i regularized with
+    its own factor gives the run it would alone (Keras A7's 5 factors x 3 replicates)."""
+    data = mnist_pixels_subset
+    factors = [0.0, 1e-3, 1e-2]
+    settings = [TrainSettings("SGD", 0.1, {}, epochs=2, batch_size=100, seed=0)
+                for _ in factors]
+    alone = []
+    for factor, st in zip(factors, settings, strict=True):
+        model = _mlp(0)
+        penalty = (lambda m=model, f=factor: f * m[1].weight.square().sum()) if factor else None
+        alone.append(train_and_evaluate(model, data, st, optimizer_factory=_adam,
+                                        penalty=penalty))
+    together = train_replicas([_mlp(0) for _ in factors], data, settings,
+                              optimizer_factory=_adam, penalty=[("1.weight", [0.0] * 3, factors)])
+    for a, b in zip(alone, together, strict=True):
+        assert b.train_loss == pytest.approx(a.train_loss, rel=1e-4)
+        assert b.test_accuracy == pytest.approx(a.test_accuracy, abs=2e-3)
+    assert together[0].train_loss != together[2].train_loss  # the factors made a difference

@@ -335,3 +335,17 @@ def test_graph_runner_bookkeeping_matches_eager_on_cpu(data, monkeypatch, optimi
     eager = train_and_evaluate(tiny_cnn(), data, chosen)
     assert faked.mode == "cuda-graph" and eager.mode == "eager"
     assert (faked.train_loss, faked.test_accuracy) == (eager.train_loss, eager.test_accuracy)
+
+
+def test_a_run_stops_at_the_first_epoch_that_passes(data):
+    """Where the pass rule is "the best epoch reaches the threshold", the first epoch that
+    reaches it decides: the run stops there, with the same curve up to it, and says so."""
+    full = train_and_evaluate(mlp(), data, settings(epochs=4))
+    threshold = full.test_accuracy[1] - 1e-9  # reached at the second epoch
+    stopped = train_and_evaluate(mlp(), data, settings(epochs=4), stop_at=threshold)
+    assert stopped.stopped_early and stopped.epochs_planned == 4
+    assert stopped.test_accuracy == full.test_accuracy[:2]
+    assert stopped.stop_note() == (f"reached {full.test_accuracy[1]:.2%} test accuracy at "
+                                   "epoch 2 of 4; training stopped there")
+    never = train_and_evaluate(mlp(), data, settings(epochs=2), stop_at=1.01)
+    assert not never.stopped_early and len(never.test_accuracy) == 2 and not never.stop_note()

