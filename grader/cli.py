@@ -1,5 +1,5 @@
-"""Command line: ``grader grade``, ``check``, ``gradescope``, ``build-autograder``, ``batch``
-and ``merge``."""
+"""The grader's command line: grade, check, gradescope, build-autograder, batch, merge,
+selftest and doctor."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import tomllib
 import traceback
 from pathlib import Path
 
+from grader import __version__
 from grader.batch.cluster import ClusterError
 from grader.batch.roster import RosterError
 from grader.canary import CanaryFailed, environment_problem_results, run_canary
@@ -21,6 +22,18 @@ from grader.report import NOT_RUN_STATUSES, score_table
 from grader.results import Results, failure_results, reserve_results, write_results
 from grader.runner import GradeOptions, grade
 
+DESCRIPTION = """\
+Grade deep-learning homework (numpy, PyTorch, JAX, Keras) against an assignment pack.
+
+students:     grader check [solution.py]        the public tests, on your own machine
+TAs:          grader grade FILE | grader batch FOLDER --out DIR | grader selftest
+instructors:  grader build-autograder --assignment PACK --out autograder.zip
+Gradescope:   grader gradescope                  (what run_autograder calls)
+
+Which pack grades a file: --assignment, else $GRADER_ASSIGNMENT, else a grader.toml beside
+the file (or in a folder above it), else the only pack installed."""
+ASSIGNMENT_HELP = ("the assignment pack (default: from $GRADER_ASSIGNMENT or a grader.toml "
+                   "beside the submission)")
 GRADESCOPE_SUBMISSION = "/autograder/submission"
 GRADESCOPE_RESULTS = "/autograder/results/results.json"
 
@@ -108,7 +121,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     from grader.batch.run import BatchOptions, run_batch
 
     pack = load_pack(_pack_name(args.assignment, args.submissions))
-    if (args.gpu or args.part == "later") and not args.cluster and not cuda_available():
+    if (args.gpu or args.part == "later") and pack.has_gpu_tests and not args.cluster \
+            and not cuda_available():
         print("grader: --gpu (--part later) grades the tests that need a CUDA GPU, and this "
               "machine has none (torch.cuda.is_available() is False): every one of them "
               "would be skipped and score 0. Run it on a GPU machine, or use --part cpu.",
@@ -125,6 +139,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 3
     print(summary.describe())
+    if not summary.rows:
+        print(f"grader: no submissions found in {args.submissions}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -135,7 +152,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     summary = merge_folders(Path(args.now), Path(args.later), Path(args.out), title)
     print(summary.describe())
     print(f"Grades: {Path(args.out) / 'grades.csv'}")
-    return 0
+    return 1 if summary.problems else 0  # written, but some grades need a look
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -174,12 +191,15 @@ def _show(results: Results, title: str, submission: str) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="grader", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version",
+                        version=f"grader {__version__} (distributed as trustgrade)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     g = sub.add_parser("grade", help="grade one submission and print a score table")
     g.add_argument("submission", help="solution.py, a notebook, a folder or a zip")
-    g.add_argument("--assignment", help="assignment pack (default: the only one)")
+    g.add_argument("--assignment", help=ASSIGNMENT_HELP)
     g.add_argument("--results", help="also write Gradescope-format JSON here")
     g.add_argument("--public-only", action="store_true", help="only the tests students see")
     g.add_argument("--fast", action="store_true", help="leave out slow and gpu tests")
@@ -193,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="students: run the public tests on your solution")
     c.add_argument("submission", nargs="?", default="solution.py")
-    c.add_argument("--assignment")
+    c.add_argument("--assignment", help=ASSIGNMENT_HELP)
     c.add_argument("--slow", action="store_true", help="include slow tests (real-data training)")
     c.add_argument("--timeout", type=float)
     c.set_defaults(func=cmd_check)

@@ -39,6 +39,12 @@ class Pack:
     # requirements/<name>.txt files the grading environment needs beyond cpu.txt
     extras: tuple[str, ...] = ()
 
+    @property
+    def has_gpu_tests(self) -> bool:
+        """Whether some test of the pack is marked ``gpu`` (read from its test files)."""
+        return any("mark.gpu" in path.read_text(encoding="utf-8", errors="replace")
+                   for path in self.tests_dir.rglob("*.py"))
+
 
 def packs_root() -> Path:
     """The folder holding ``tests/``, ``reference/`` and ``student_template/``."""

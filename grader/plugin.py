@@ -65,11 +65,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU")
     config.stash[STATE_KEY] = {"records": {}, "workers": {}, "started": time.time()}
     config.pluginmanager.register(_CollectErrors(config), "grader-collect-errors")
-    if settings is not None:
+    if settings is not None and _grading_run(config):
+        # derandomized, no example database, no health checks: only where a grade is made
+        # (installing the grader must not change how other projects' tests run)
         settings.load_profile("grader")
     name = config.getoption("assignment")
     if name and _only_default_args(config):
         config.args[:] = [str(load_pack(name).tests_dir)]
+
+
+def _grading_run(config: pytest.Config) -> bool:
+    """Whether this pytest session grades: asked to (--assignment, --submission, the state
+    file), run in a student's folder (a grader.toml), or on a pack's tests."""
+    if any(config.getoption(o) for o in ("assignment", "submission", "grader_state")):
+        return True
+    here = Path(config.invocation_params.dir).resolve()
+    if (here / "grader.toml").is_file():
+        return True
+    paths = [here / a.split("::")[0] for a in config.args] or [here]
+    packs = (packs_root() / "tests").resolve()
+    for path in paths:
+        path = path.resolve()
+        if path == packs or packs in path.parents or path in packs.parents:
+            return True
+        if any((folder / "pack.toml").is_file() for folder in [path, *path.parents]):
+            return True
+    return False
 
 
 def _only_default_args(config: pytest.Config) -> bool:

@@ -1,11 +1,11 @@
 """Build the Gradescope autograder zip for one assignment pack.
 
 The zip holds ``setup.sh`` and ``run_autograder`` (rendered from ``templates/``), the engine
-(the ``grader`` package, ``pyproject.toml``, ``README.md``), ``requirements.txt`` (the pinned
-``requirements/cpu.txt``), the pack's tests and reference, and ``grader-autograder.toml``
-naming the assignment. Nothing else: no other pack, no engine tests or known submissions, no
-student template, no data, no caches. Entries are sorted and carry a fixed timestamp, so two
-builds of the same tree are byte-identical.
+(the ``grader`` package, ``pyproject.toml``, ``README.md``, ``LICENSE``), ``requirements.txt``
+(the pinned ``requirements/cpu.txt``), the pack's tests and reference, and
+``grader-autograder.toml`` naming the assignment. Nothing else: no other pack, no engine tests
+or known submissions, no student template, no data, no caches. Entries are sorted and carry a
+fixed timestamp, so two builds of the same tree are byte-identical.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 TEMPLATES = Path(__file__).with_name("templates")
-ENGINE_ROOT = Path(__file__).resolve().parents[2]  # holds grader/, pyproject.toml, README.md
+ENGINE_ROOT = Path(__file__).resolve().parents[2]  # grader/, pyproject.toml, README.md, LICENSE
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 #: Every pack so far grades on MNIST; a pack can say otherwise with ``[settings] datasets``.
 DEFAULT_DATASETS = ("mnist",)
@@ -150,7 +150,7 @@ def zip_entries(pack: Pack, datasets: Sequence[str] | None = None,
     """Everything the zip holds, in its order: the two scripts first, then by name."""
     engine = ENGINE_ROOT
     needed = [engine / "grader" / "__init__.py", engine / "pyproject.toml",
-              engine / "README.md", engine / "requirements" / "cpu.txt"]
+              engine / "README.md", engine / "LICENSE", engine / "requirements" / "cpu.txt"]
     missing = [str(p) for p in needed if not p.is_file()]
     if missing:
         raise FileNotFoundError("build-autograder needs the grader's source checkout (an "
@@ -163,6 +163,7 @@ def zip_entries(pack: Pack, datasets: Sequence[str] | None = None,
         Entry(CONFIG_NAME, rendered[CONFIG_NAME].encode()),
         Entry("pyproject.toml", (engine / "pyproject.toml").read_bytes()),
         Entry("README.md", (engine / "README.md").read_bytes()),
+        Entry("LICENSE", (engine / "LICENSE").read_bytes()),
         Entry("requirements.txt", _requirements(engine / "requirements", pack.extras)),
         *_tree(engine / "grader", "grader"),
         *_tree(pack.tests_dir, f"tests/{pack.name}"),

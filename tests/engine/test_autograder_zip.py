@@ -39,7 +39,8 @@ from grader.results import validate
 
 ROOT = Path(__file__).resolve().parents[2]
 PACK = "ift6135_a1"
-ROOT_FILES = {"setup.sh", "run_autograder", "README.md", "pyproject.toml", "requirements.txt",
+ROOT_FILES = {"setup.sh", "run_autograder", "README.md", "LICENSE", "pyproject.toml",
+              "requirements.txt",
               "grader-autograder.toml"}
 GRADESCOPE_TIMEOUT_S = 600
 GRADESCOPE_MEMORY_MIB = 768

@@ -338,15 +338,30 @@ def test_a_later_test_that_was_skipped_is_not_taken_as_graded(tmp_path, mini):
     assert any("was not run in the later run" in p for p in summary.problems)
 
 
-def test_the_gpu_part_is_refused_at_once_without_cuda(tmp_path, capsys):
+def test_the_gpu_part_is_refused_at_once_without_cuda(tmp_path, capsys, monkeypatch):
     from grader.devices import cuda_available
 
     if cuda_available():
         pytest.skip("this machine has a CUDA GPU")
+    monkeypatch.delenv("GRADER_PACKS_ROOT")  # a pack with GPU tests
     folder = _plain_class(tmp_path / "class")
     for flags in (["--gpu"], ["--part", "later"]):
-        code = main(["batch", str(folder), "--assignment", "mini", "--out",
+        code = main(["batch", str(folder), "--assignment", "cs155_set4", "--out",
                      str(tmp_path / "out"), "--quiet", *flags])
         assert code == 2
         assert "has none" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()  # refused before grading anyone
+
+
+def test_exit_codes_say_when_a_batch_or_a_merge_needs_a_look(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["batch", str(empty), "--assignment", "mini", "--out", str(tmp_path / "o"),
+                 "--quiet", "--no-similarity"]) == 2
+    assert "no submissions found" in capsys.readouterr().err
+    folder = _plain_class(tmp_path / "class")
+    assert main(["batch", str(folder), "--assignment", "mini", "--out", str(tmp_path / "now"),
+                 "--part", "cpu", "--quiet", "--no-similarity", "--fast"]) == 0
+    (tmp_path / "later").mkdir()  # the later batch never ran: every deferred test is missing
+    assert main(["merge", str(tmp_path / "now"), str(tmp_path / "later"), "--out",
+                 str(tmp_path / "final")]) == 1

@@ -151,6 +151,7 @@ def test_gradescope_command_writes_results(tmp_path):
                                       "deferred_points": 1.0}
     assert deferred["visibility"] == "after_published"
     assert deferred["output"].startswith("Graded later by the course staff")
+    assert "status" not in deferred  # pending: Gradescope shows neither passed nor failed
 
 
 def test_gradescope_command_writes_results_even_when_the_grader_fails(tmp_path):
@@ -251,3 +252,25 @@ def test_grading_a_path_that_does_not_exist_is_an_error(tmp_path, capsys):
 
     assert main(["grade", str(tmp_path / "nope.py"), "--assignment", "mini"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_installing_the_grader_leaves_other_projects_tests_alone(tmp_path):
+    """The plugin is installed for every pytest session of the environment: only a grading
+    run gets its Hypothesis profile (derandomized, health checks off)."""
+    (tmp_path / "test_other.py").write_text(
+        "from hypothesis import settings\n\n\ndef test_default_profile():\n"
+        "    assert settings.default.derandomize is False\n"
+        "    assert settings.default.database is not None\n")
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                          str(tmp_path / "test_other.py")], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 0, run.stdout[-2000:]
+
+
+def test_version_and_module_entry_point():
+    for argv in (["-m", "grader", "--version"], ["-m", "grader.cli", "--version"]):
+        run = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and run.stdout.startswith("grader "), run.stderr
+    run = subprocess.run([sys.executable, "-m", "grader", "--help"], capture_output=True,
+                         text=True, timeout=60)
+    assert "``" not in run.stdout and "grader check" in run.stdout
