@@ -33,7 +33,7 @@ def cluster_executor(address: str, gpu_fraction: float = 0.0,
     try:
         from distributed import Client
     except ImportError as exc:
-        raise ClusterError("--cluster needs Dask: pip install 'grader[cluster]'") from exc
+        raise ClusterError("--cluster needs Dask: pip install 'trustgrade[cluster]'") from exc
     if gpu_fraction < 0 or gpu_fraction > 1:
         raise ClusterError(f"the GPU fraction must be in (0, 1], not {gpu_fraction}")
     try:

@@ -27,7 +27,7 @@ from .training import MlpSettings
 PACK = load_pack("ece1513_a4")
 SETTINGS = PACK.settings
 JAX_MISSING = ("not run: JAX is not installed where grading runs "
-               "(install the grader with its `jax` extra: `pip install grader[jax]`)")
+               "(install the grader with its `jax` extra: `pip install 'trustgrade[jax]'`)")
 
 
 def require_jax() -> None:

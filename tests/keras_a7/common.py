@@ -32,7 +32,7 @@ from grader.worker.client import SubmissionError
 PACK = load_pack("keras_a7")
 SETTINGS = PACK.settings
 KERAS_MISSING = ("not run: Keras is not installed where grading runs (install the grader "
-                 "with its `keras` extra: `pip install grader[keras]`)")
+                 "with its `keras` extra: `pip install 'trustgrade[keras]'`)")
 PROBE_IMAGES = 16
 # The rebuild must compute the student's outputs from the student's weights this closely.
 FIDELITY_ATOL, FIDELITY_RTOL = 1e-4, 1e-3
