@@ -31,7 +31,6 @@ from grader.autograder.build import (
     build_autograder,
     render_templates,
 )
-from grader.data import DatasetError, find_dataset
 from grader.data import mnist as mnist_module
 from grader.data.__main__ import main as fetch_main
 from grader.packs import load_pack
@@ -296,13 +295,11 @@ def test_setup_picks_a_working_python_and_stops_on_errors(tmp_path):
     assert not (autograder / "venv").exists()
 
 
-def test_data_step_fills_the_cache_or_uses_mnist_dir(tmp_path, monkeypatch, capsys):
+def test_data_step_fills_the_cache_or_uses_mnist_dir(tmp_path, monkeypatch, capsys, mnist_dir):
     """``python -m grader.data fetch mnist``, setup.sh's data step: a verified download into
     $GRADER_CACHE (the mirrors replaced by local files), nothing fetched when $MNIST_DIR or
     the cache already holds the files."""
-    mnist = _mnist_dir()
-    if mnist is None:
-        pytest.skip("needs MNIST: set MNIST_DIR to a folder holding the four verified files")
+    mnist = mnist_dir
     fetched = []
 
     def mirror(url: str, timeout: float = 60.0) -> bytes:
@@ -450,19 +447,6 @@ class TreeMemory:
                 f"    peak per {self.bucket_s:g} s (MiB): {timeline}  [{self.samples} samples]")
 
 
-def _mnist_dir() -> Path | None:
-    """$MNIST_DIR (CI: ../shared/data/mnist), else the shared data folder beside the checkout."""
-    for candidate in (os.environ.get("MNIST_DIR"), ROOT.parent / "shared" / "data" / "mnist"):
-        if candidate and Path(candidate).is_dir():
-            path = Path(candidate).resolve()
-            try:
-                if find_dataset("mnist", directory=path, download=False) == path:
-                    return path
-            except DatasetError:
-                continue
-    return None
-
-
 def _grade(autograder: Path, env: dict, submission: dict[str, str],
            command: list[str] | None = None) -> tuple[dict, float, TreeMemory, str]:
     """Put ``submission`` in submission/, run run_autograder (or ``command``), measure it."""
@@ -500,10 +484,8 @@ def _mnist_status(data: dict) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_end_to_end_setup_then_grade_within_gradescope_limits(tmp_path):
-    mnist = _mnist_dir()
-    if mnist is None:
-        pytest.skip("needs MNIST: set MNIST_DIR to a folder holding the four verified files")
+def test_end_to_end_setup_then_grade_within_gradescope_limits(tmp_path, mnist_dir):
+    mnist = mnist_dir
     autograder = tmp_path / "autograder"
     source = _unpack(_build(tmp_path), autograder)
 

@@ -4,8 +4,6 @@ the same code the GPU tests use. It checks the plumbing, not the thresholds."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from grader.packs import load_pack
@@ -25,12 +23,10 @@ def reference():
 
 
 @pytest.fixture(scope="module")
-def small_mnist():
-    if not os.environ.get("MNIST_DIR"):
-        pytest.skip("MNIST_DIR is not set")
+def small_mnist(mnist_dir):
     from grader.train import load_mnist_tensors
 
-    return load_mnist_tensors("cpu", subset=600)
+    return load_mnist_tensors("cpu", subset=600, directory=mnist_dir)
 
 
 @pytest.mark.parametrize("problem", ["2C", "2D", "2E", "3G"])

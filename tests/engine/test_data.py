@@ -29,9 +29,6 @@ from grader.data import (
 )
 from grader.data import mnist as mnist_mod
 
-# Read before the autouse fixture clears it, so the slow test can still use the real data.
-REAL_MNIST_DIR = os.environ.get("MNIST_DIR")
-
 _DTYPE_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D}
 MIRRORS = ("https://mirror-a.invalid/data/", "https://mirror-b.invalid/")
 
@@ -382,10 +379,9 @@ def test_train_valid_split() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(REAL_MNIST_DIR is None, reason="set MNIST_DIR to the real MNIST files")
-def test_real_mnist_facts() -> None:
-    train_X, train_y = load_split("train", directory=REAL_MNIST_DIR, download=False)
-    test_X, test_y = load_split("test", directory=REAL_MNIST_DIR, download=False)
+def test_real_mnist_facts(mnist_dir: Path) -> None:
+    train_X, train_y = load_split("train", directory=mnist_dir, download=False)
+    test_X, test_y = load_split("test", directory=mnist_dir, download=False)
     assert train_X.shape == (60000, 28, 28) and train_X.dtype == np.uint8
     assert test_X.shape == (10000, 28, 28) and test_y.shape == (10000,)
     counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -395,10 +391,36 @@ def test_real_mnist_facts() -> None:
     assert train_y[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
     assert test_y[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
 
-    data = load_mnist_arrays(directory=REAL_MNIST_DIR, download=False)
+    data = load_mnist_arrays(directory=mnist_dir, download=False)
     X, y = data["train"]
     assert X.shape == (60000, 784) and X.dtype == np.float32
     assert X.min() == 0.0 and X.max() == 1.0
     (Xt, _), (Xv, yv) = train_valid_split(X, y)
     assert len(Xt) == 50000 and len(Xv) == 10000
     assert yv.tolist()[:1] == [int(train_y[50000])]
+
+
+REAL_FETCH = mnist_mod.fetch_url  # the autouse fixture replaces it in every test
+
+
+def test_fetch_url_streams_the_whole_body_through_its_progress_bar(tmp_path: Path) -> None:
+    """The first-use download (``pytest`` on a fresh clone) reads in chunks behind a progress
+    bar; what it returns is the body, byte for byte, whatever the chunking."""
+    import functools
+    import http.server
+    import threading
+
+    body = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8).tobytes()
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").write_bytes(body)
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/t10k-labels-idx1-ubyte.gz"
+        assert REAL_FETCH(url, timeout=10) == body
+    finally:
+        server.shutdown()

@@ -5,8 +5,6 @@ plumbing (and that every verdict comes with its numbers), not the thresholds."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from grader.packs import load_pack
@@ -28,12 +26,10 @@ def reference():
 
 
 @pytest.fixture(scope="module")
-def small_mnist():
-    if not os.environ.get("MNIST_DIR"):
-        pytest.skip("MNIST_DIR is not set")
+def small_mnist(mnist_dir):
     from grader.train import load_mnist_tensors
 
-    return load_mnist_tensors("cpu", subset=600, normalize=False)
+    return load_mnist_tensors("cpu", subset=600, normalize=False, directory=mnist_dir)
 
 
 @pytest.mark.parametrize("claim", ["BASELINE", "SLOW_LEARNING_RATE",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import os
 
 import pytest
 import torch
@@ -284,10 +283,8 @@ def test_cuda_graph_matches_eager(optimizer, kwargs):
 
 # --- real MNIST, CPU smoke path -------------------------------------------------------------
 @pytest.mark.slow
-def test_real_mnist_subset_trains_one_epoch_on_cpu():
-    if not os.environ.get("MNIST_DIR"):
-        pytest.skip("MNIST_DIR is not set; the real-MNIST smoke test needs the four IDX files")
-    mnist = load_mnist_tensors("cpu", subset=500)
+def test_real_mnist_subset_trains_one_epoch_on_cpu(mnist_dir):
+    mnist = load_mnist_tensors("cpu", subset=500, directory=mnist_dir)
     assert mnist.x_train.shape == (500, 1, 28, 28) and mnist.x_test.shape == (500, 1, 28, 28)
     assert abs(mnist.x_train.mean().item()) < 0.2 and 0.8 < mnist.x_train.std().item() < 1.2
     result = train_and_evaluate(mlp(end=nn.Softmax(dim=1)), mnist,
