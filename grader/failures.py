@@ -6,6 +6,7 @@ hidden, and the student sees what was checked, the input that failed, and a hint
 
 from __future__ import annotations
 
+import re
 import subprocess
 from typing import Any
 
@@ -15,6 +16,9 @@ from grader.worker.client import SubmissionError
 MAX_MESSAGE = 6000
 _EXAMPLE_NOTES = ("Falsifying example", "Failing test case")
 _FIXTURE_ARGS = ("student=", "rng=", "pack=")
+# Hypothesis' explain phase: whole comment lines about the test, and trailing comments.
+_EXPLAIN_LINE = re.compile(r"^\s*# The test (always|sometimes)\b")
+_EXPLAIN_COMMENT = re.compile(r"\s+# or any other generated value\s*$")
 
 
 def is_timeout(exc: BaseException | None) -> bool:
@@ -56,12 +60,15 @@ def _notes(exc: BaseException | None) -> list[str]:
 
 
 def _example_block(note: str) -> str:
-    """Hypothesis' shrunk example, without the test's own name."""
+    """Hypothesis' shrunk example, without the test's own name and without the notes its
+    explain phase writes for the people who wrote the test (``# The test always failed when
+    commented parts were varied together.``, ``# or any other generated value``)."""
     lines = note.splitlines()
     if lines and lines[0].startswith(_EXAMPLE_NOTES):
         lines = ["Smallest failing input found:"] + [
-            ln.replace("  # or any other generated value", "") for ln in lines[1:]
-            if not ln.strip().startswith(_FIXTURE_ARGS) and ln.strip() != ")"]
+            _EXPLAIN_COMMENT.sub("", ln) for ln in lines[1:]
+            if not ln.strip().startswith(_FIXTURE_ARGS) and ln.strip() != ")"
+            and not _EXPLAIN_LINE.match(ln)]
     return block("\n".join(lines).strip()[:2500])
 
 

@@ -1,6 +1,6 @@
 """Checks used by grading tests; each raises GradingFailure with student-facing Markdown."""
 
-from grader.checks.arrays import as_array, assert_allclose, assert_scalar_close
+from grader.checks.arrays import as_array, assert_allclose, assert_scalar_close, pattern_hint
 from grader.checks.charged_once import judge_apart, plain_functions, twin_functions
 from grader.checks.gradients import central_difference, gradient_mismatch, sample_indices
 from grader.checks.stats import (
@@ -27,6 +27,7 @@ __all__ = [
     "ks_pvalue",
     "ks_statistic",
     "normal_cdf",
+    "pattern_hint",
     "plain_functions",
     "require_substance",
     "sample_indices",

@@ -17,7 +17,7 @@ import numpy as np
 
 from grader.feedback import describe_value, fail, format_number, show_array
 
-__all__ = ["as_array", "assert_allclose", "assert_scalar_close"]
+__all__ = ["as_array", "assert_allclose", "assert_scalar_close", "pattern_hint"]
 
 _NUMERIC_KINDS = "biufc"
 _NONFINITE_HINT = (
@@ -321,6 +321,17 @@ def _not_scalar_message(
 # --- pattern hints ----------------------------------------------------------------------
 
 
+def pattern_hint(actual: Any, expected: Any, *, rtol: float = 1e-6, atol: float = 1e-8,
+                 factors: Mapping[str, float] | None = None) -> str | None:
+    """The hint ``assert_allclose`` would give for these arrays (transposed, sign flipped,
+    off by a named size, normalised over the wrong axis...), or None: for checks that judge
+    entry by entry but can name the pattern of the whole array."""
+    a, e = _promote(np.asarray(actual), np.asarray(expected))
+    if a.shape != e.shape or not (np.isfinite(a).all() and np.isfinite(e).all()):
+        return None
+    return _pattern_hint(a, e, rtol=rtol, atol=atol, factors=factors)
+
+
 def _pattern_hint(
     a: np.ndarray,
     e: np.ndarray,
@@ -349,6 +360,9 @@ def _pattern_hint(
             return bool(ok.all())
         return float(ok.mean()) >= 0.99
 
+    axis_hint = _normalised_axis_hint(a, e)
+    if axis_hint:
+        return axis_hint
     if not a.any():
         return (
             "Every entry of your result is 0: did you return an array before filling it in, "
@@ -364,6 +378,12 @@ def _pattern_hint(
         return (
             "Your values match the expected ones transposed: check the order of the operands "
             "in your matrix products (e.g. `X.T @ dY` vs `dY.T @ X`) or a missing `.T`."
+        )
+    if a.ndim == 2 and not square and min(a.shape) > 1 and explains(e.T.reshape(a.shape)):
+        return (
+            "Your values are the expected ones transposed, then reshaped to this shape: "
+            "`.reshape` keeps the order of the entries, it does not transpose. Use `.T` (or "
+            "swap the operands of the matrix product) instead of `.reshape`."
         )
     significant = np.abs(e) > max(10.0 * atol, 1e-3 * scale)
     with np.errstate(all="ignore"):
@@ -381,6 +401,50 @@ def _pattern_hint(
                 f"{format_number(abs(c))}. A missing or extra additive term (a bias?)"
             )
     return None
+
+
+_NORMALISED = {"sum to 1": "probabilities", "have a log-sum-exp of 0": "log-probabilities"}
+
+
+def _normalised_axes(x: np.ndarray, kind: str, *, single: bool) -> list[int]:
+    """The axes along which ``x`` is normalised in ``kind``'s sense (a key of _NORMALISED);
+    an axis of length 1 counts only when ``single`` (a softmax over one example's axis)."""
+    def totals(axis: int) -> np.ndarray:
+        if kind == "sum to 1":
+            return x.sum(axis=axis) - 1.0
+        top = x.max(axis=axis, keepdims=True)
+        return np.log(np.exp(x - top).sum(axis=axis)) + top.squeeze(axis=axis)
+
+    sign_ok = (x >= 0).all() if kind == "sum to 1" else (x <= 0).all()
+    if not sign_ok:
+        return []
+    with np.errstate(all="ignore"):
+        return [i for i in range(x.ndim) if (single or x.shape[i] > 1)
+                and np.allclose(totals(i), 0.0, atol=1e-6 * x.shape[i])]
+
+
+def _normalised_axis_hint(a: np.ndarray, e: np.ndarray) -> str | None:
+    """Probabilities (or log-probabilities) normalised over the wrong axis: the expected
+    values are normalised along one axis, the student's along another one only."""
+    if a.ndim < 2:
+        return None
+    for kind in _NORMALISED:
+        wanted = _normalised_axes(e, kind, single=False)
+        got = _normalised_axes(a, kind, single=True) if wanted else []
+        if got and not set(got) & set(wanted):
+            break
+    else:
+        return None
+
+    def where(axis: int) -> str:
+        return f"axis {axis} ({_AXIS_WORDS.get((a.ndim, axis), 'that axis')})"
+    return (f"Your values {kind} along {where(got[0])}, the expected ones along "
+            f"{where(wanted[0])}: normalised over the wrong axis? With one example per row, "
+            f"reduce over `axis={wanted[0]}` with `keepdims=True`"
+            + (" (or `axis=-1`)." if wanted[0] == e.ndim - 1 else "."))
+
+
+_AXIS_WORDS = {(2, 0): "down each column", (2, 1): "across each row"}
 
 
 def _factor_hint(
@@ -413,9 +477,10 @@ def _factor_hint(
     # earns the hint, an array that happens to hold one entry (a shrunk example) does not.
     if n_significant < 2 and not (scalar and _is_clean(m, tol)):
         return None
+    digits = 4 if abs(m - 1) > 1e-2 else 7  # 1.000012, not 1.000
     return _capital(
-        f"{sign}your result is off by a constant factor ≈ {m:#.4g} "
-        f"(got ≈ {k:#.4g} × expected): a missing or extra constant factor?"
+        f"{sign}your result is off by a constant factor ≈ {m:#.{digits}g} "
+        f"(got ≈ {k:#.{digits}g} × expected): a missing or extra constant factor?"
     )
 
 

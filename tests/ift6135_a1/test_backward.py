@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import as_array, assert_allclose
+from grader.checks import as_array, assert_allclose, pattern_hint
 from grader.checks.gradients import central_difference, sample_indices
 from grader.checks.substance import require_substance
 from grader.feedback import GradingFailure, describe_value, fail, format_number
@@ -151,10 +151,16 @@ def test_backward_matches_finite_differences(student, rng, activation, hidden, f
                      f"the reference's, {format_number(expected)}, for "
                      f"{_context(hidden, activation)}.")
             ratio = got / own if own else float("inf")
+            # the whole array's pattern (the reference's gradient is the finite differences
+            # of a right forward + loss) names what one entry's ratio cannot: a transpose
+            whole = pattern_hint(analytic[key], ref_grads[f"d{key}"], rtol=1e-4, atol=1e-7,
+                                 factors={f"the batch size ({N})": N})
             fail(f"`grads['d{key}']{list(index)}` = {format_number(got)}, but the "
                  f"central finite difference of forward + loss (eps = {eps:g}) is "
                  f"{format_number(own)} (ratio {format_number(ratio)}), for "
-                 f"{_context(hidden, activation)}." + _ratio_hint(ratio))
+                 f"{_context(hidden, activation)}."
+                 + (f"\n\n**Hint** (all of `grads['d{key}']`): {whole}" if whole
+                    else _ratio_hint(ratio)))
 
     # forward and loss stand in too: the finite differences are of a right forward + loss,
     # so a bug there is charged to forward's or loss's tests, and named in the feedback

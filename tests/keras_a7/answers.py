@@ -67,8 +67,8 @@ def sweep_results(student: Any) -> dict[float, tuple[float, float]]:
                  f"`{value!r:.60}`.")
         mean, std = float(value[0]), float(value[1])
         if mean > 1.0 or std > 1.0:
-            fail(f"`{name}[{factor:g}]` = ({mean:g}, {std:g}): give accuracies as fractions "
-                 "(0.9832), as Keras reports them, not percentages.")
+            fail(f"`{name}[{factor:g}]` = ({mean:g}, {std:g}): give accuracies as fractions, "
+                 f"as Keras reports them, not percentages: ({mean / 100:g}, {std / 100:g}).")
         if not 0.0 <= mean <= 1.0 or std < 0.0:
             fail(f"`{name}[{factor:g}]` = ({mean:g}, {std:g}): the mean must be in [0, 1] "
                  "and the standard deviation at least 0.")
