@@ -3,6 +3,7 @@
 from grader.checks.arrays import as_array, assert_allclose, assert_scalar_close, pattern_hint
 from grader.checks.charged_once import judge_apart, plain_functions, twin_functions
 from grader.checks.gradients import central_difference, gradient_mismatch, sample_indices
+from grader.checks.rates import fixed_rate, fixed_rate_message, implied_rate
 from grader.checks.stats import (
     check_normal,
     check_uniform,
@@ -22,7 +23,10 @@ __all__ = [
     "central_difference",
     "check_normal",
     "check_uniform",
+    "fixed_rate",
+    "fixed_rate_message",
     "gradient_mismatch",
+    "implied_rate",
     "judge_apart",
     "ks_pvalue",
     "ks_statistic",

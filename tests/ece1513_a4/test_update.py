@@ -16,7 +16,7 @@ import re
 import numpy as np
 import pytest
 
-from grader.checks import as_array, assert_allclose
+from grader.checks import as_array, assert_allclose, fixed_rate, fixed_rate_message
 from grader.checks.substance import require_substance
 from grader.feedback import GradingFailure, fail
 from grader.worker.client import SubmissionError
@@ -167,14 +167,54 @@ def test_update_is_one_sgd_step(student, sizes, feedback):
 @pytest.mark.graded(points=0.25, function="update")
 def test_update_uses_learning_rate(student, feedback):
     """the step follows the global `learning_rate` when it changes"""
-    p1 = problem1(student)
     _, rate, _, takes_rate = _caller(student)
     changed = rate / 4 if rate > 0 else 0.05
+    try:
+        _check_at(student, changed, takes_rate, feedback)
+    except GradingFailure as wrong:
+        _fail_if_rate_is_fixed(student, [changed, changed / 2], takes_rate, wrong)
+        raise
+
+
+def _check_at(student, rate, takes_rate, feedback) -> None:
+    """The rule judged with the learning rate changed to ``rate``."""
     if takes_rate:  # the rate is update's parameter: call it with another one
-        _check(student, [11, 7, 10], seed=3, feedback=feedback, lr=changed)
+        _check(student, [11, 7, 10], seed=3, feedback=feedback, lr=rate)
         return
-    p1.learning_rate = changed
+    p1 = problem1(student)
+    before = p1.learning_rate
+    p1.learning_rate = rate
     try:  # new shapes: a jitted update is traced again and reads the new learning_rate
         _check(student, [11, 7, 10], seed=3, feedback=feedback)
     finally:
-        p1.learning_rate = rate
+        p1.learning_rate = before
+
+
+def _fail_if_rate_is_fixed(student, rates, takes_rate, wrong) -> None:
+    """A step that follows a number of its own whatever rate it is given is told so, in
+    place of the "constant factor" the array comparison would suggest."""
+    sizes = [11, 7, 10]
+    p1 = problem1(student)
+    steps = {}
+    for i, rate in enumerate(rates):
+        coefficients = [(np.random.default_rng(50 + i).normal(0, 1, (m, n)).astype(np.float32),
+                         np.random.default_rng(60 + i).normal(0, 1, n).astype(np.float32))
+                        for m, n in zip(sizes[:-1], sizes[1:], strict=True)]
+        before = p1.learning_rate if not takes_rate else None
+        try:
+            if not takes_rate:
+                p1.learning_rate = rate
+            with p1.standing_in_linear("loss", coefficients):
+                _, _, _, _, taken = _step(student, sizes, 3 + i, rate if takes_rate else None)
+        except (GradingFailure, SubmissionError):
+            return
+        finally:
+            if not takes_rate:
+                p1.learning_rate = before
+        gradients = [c for pair in coefficients for c in pair]
+        steps[rate] = [(step, g) for (_, step), g in zip(taken, gradients, strict=True)]
+    fixed = fixed_rate(steps)
+    if fixed is not None:
+        source = "its `learning_rate` parameter" if takes_rate else "the global `learning_rate`"
+        fail(fixed_rate_message(fixed, rates, function="update", source=source) + "\n\n"
+             + re.sub(r"\*\*Hint:\*\*[^\n]*\n\n?", "", str(wrong)))

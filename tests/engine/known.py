@@ -4,7 +4,9 @@ A known submission says what to expect in its first lines: ``# expect-fail: back
 (those functions' tests must lose points; ``# expect-fail-only:`` adds that no other function
 may), ``# expect-fail-slow: train_loop`` (only a slow,
 real-data test can catch it), ``# expect-fail-gpu: ...`` (only a GPU test can), or
-``# expect: full-marks``.
+``# expect: full-marks``. A wrong one may add ``# expect-hint: update: whatever rate`` (any
+number of these lines): some failing test of that function must say that text, so a hint
+that stops recognising the student's pattern fails the engine's tests.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ def header(path: Path) -> str:
     target = path / "solution.py" if path.is_dir() else path
     if target.suffix == ".ipynb":
         return "# expect: full-marks"
-    return "\n".join(target.read_text(encoding="utf-8").splitlines()[:3])
+    lines = target.read_text(encoding="utf-8").splitlines()
+    return "\n".join(lines[:3] + [ln for ln in lines[3:8] if ln.startswith("# expect-hint:")])
 
 
 def expected_failures(path: Path, kind: str = "expect-fail") -> set[str]:
@@ -30,6 +33,24 @@ def expected_failures(path: Path, kind: str = "expect-fail") -> set[str]:
     kinds = f"{kind}(?:-only)?" if kind == "expect-fail" else kind
     match = re.search(rf"^# {kinds}:\s*(.+)$", header(path), re.M)
     return {tag.strip() for tag in match.group(1).split(",")} if match else set()
+
+
+def expected_hints(path: Path) -> list[tuple[str, str]]:
+    """The (function, text) pairs of a header's ``# expect-hint:`` lines."""
+    return [(m.group(1).strip(), m.group(2).strip())
+            for m in re.finditer(r"^# expect-hint:\s*([^:]+):\s*(.+)$", header(path), re.M)]
+
+
+def missing_hints(path: Path, results: Results) -> list[str]:
+    """The expected hints no failing test of their function gave, with what those said."""
+    missing = []
+    for function, text in expected_hints(path):
+        said = [t.output for t in ran(results)
+                if t.score < t.max_score and t.tags and t.tags[0] == function]
+        if not any(text in output for output in said):
+            missing.append(f"{function}: no failing test says {text!r}; they said:\n"
+                           + "\n---\n".join(said))
+    return missing
 
 
 def known(pack: str, folder: str, kind: str | None = None) -> list[Path]:

@@ -12,7 +12,7 @@ from grader.packs import load_pack
 from grader.results import Results, validate
 from grader.runner import GradeOptions, grade
 
-from .known import expected_failures, header, known, lost, ran
+from .known import expected_failures, header, known, lost, missing_hints, ran
 
 PACK = load_pack("cs155_set4")
 WRONG = known("cs155_set4", "wrong", "expect-fail")
@@ -30,6 +30,7 @@ def _graded(path: Path) -> Results:
 def test_wrong_submission_is_caught_on_its_function(path):
     expected = expected_failures(path)
     results = _graded(path)
+    assert not missing_hints(path, results), "\n".join(missing_hints(path, results))
     assert expected <= lost(results), (expected, lost(results), results.output)
     for test in ran(results):
         if test.score < test.max_score:

@@ -20,7 +20,7 @@ from grader.results import Results, validate
 from grader.results import TestResult as GradedTest
 from grader.runner import GradeOptions, grade
 
-from .known import SUBMISSIONS, expected_failures, header, known, lost, ran
+from .known import SUBMISSIONS, expected_failures, header, known, lost, missing_hints, ran
 
 pytest.importorskip("jax")  # without it every test of the pack skips: nothing to compare
 pytestmark = pytest.mark.slow
@@ -75,6 +75,7 @@ def test_there_are_enough_known_submissions():
 def test_wrong_submission_is_caught_on_its_function(path):
     expected = expected_failures(path)
     results = _graded(path)
+    assert not missing_hints(path, results), "\n".join(missing_hints(path, results))
     missed = expected - lost(results)
     assert not missed, (f"{path.name}: no test of {sorted(missed)} lost points; lost on "
                         f"{sorted(lost(results))}\n" + "\n".join(_losses(results)))
@@ -144,7 +145,8 @@ def test_sign_error_message_says_the_sign_is_flipped():
 
 def test_hardcoded_learning_rate_message_shows_the_changed_rate():
     text = _text(_graded(_by_stem(WRONG, "update_hardcoded_lr")), "update")
-    assert "learning_rate = 0.025" in text and "factor" in text, text
+    assert "learning_rate = 0.025" in text and "whatever rate it is given" in text, text
+    assert "constant factor" not in text, text  # the factor 4 is the rate's doing, not a bug
 
 
 def test_ambiguous_signature_message_shows_the_signature():

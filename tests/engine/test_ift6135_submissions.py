@@ -20,7 +20,7 @@ from grader.packs import load_pack
 from grader.results import Results, validate
 from grader.runner import GradeOptions, grade
 
-from .known import SUBMISSIONS, expected_failures, header, known, lost, ran
+from .known import SUBMISSIONS, expected_failures, header, known, lost, missing_hints, ran
 
 HERE = SUBMISSIONS / "ift6135_a1"
 WRONG = known("ift6135_a1", "wrong", "expect-fail")
@@ -44,6 +44,7 @@ def test_there_are_enough_known_submissions():
 def test_wrong_submission_is_caught_on_its_function(path):
     expected = expected_failures(path)
     results = _graded(path)
+    assert not missing_hints(path, results), "\n".join(missing_hints(path, results))
     missed = expected - lost(results)
     assert not missed, (
         f"{path.name}: no test of {sorted(missed)} lost points; lost on {sorted(lost(results))}\n"

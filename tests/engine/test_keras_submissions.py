@@ -20,7 +20,7 @@ from grader.packs import load_pack
 from grader.results import Results, validate
 from grader.runner import GradeOptions, grade
 
-from .known import expected_failures, header, known, lost, ran
+from .known import expected_failures, header, known, lost, missing_hints, ran
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     importlib.util.find_spec("keras") is None,  # every test of the pack would skip
@@ -67,6 +67,7 @@ def test_there_are_enough_known_submissions():
 def test_wrong_submission_is_caught_on_its_function_only(path):
     expected = expected_failures(path)
     results = _graded(path)
+    assert not missing_hints(path, results), "\n".join(missing_hints(path, results))
     assert lost(results) == expected, (path.name, sorted(lost(results)), _losses(results))
     for test in ran(results):
         if test.score < test.max_score:

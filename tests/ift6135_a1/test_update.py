@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from grader.checks import as_array
+from grader.checks import as_array, fixed_rate, fixed_rate_message
+from grader.feedback import GradingFailure, fail
 
 from .common import (
     assert_arrays,
@@ -39,21 +42,37 @@ def _step(student, rng, lr):
     return taken, wanted, keys, precision
 
 
+def _judge(student, rng, lr, keys, *, context, factors=None) -> None:
+    """Judge one step; a wrong step that follows a number of its own, whatever `lr` is,
+    is told so first (its "constant factor" would only mislead)."""
+    taken, wanted, all_keys, precision = _step(student, rng, lr)
+    try:
+        assert_arrays(taken, wanted, keys, **precision, context=context, factors=factors)
+    except GradingFailure as wrong:
+        other = lr / 4
+        taken_other, wanted_other, _, _ = _step(student, rng, other)
+        rate = fixed_rate({lr: [(taken[k], wanted[k] / lr) for k in all_keys],
+                           other: [(taken_other[k], wanted_other[k] / other)
+                                   for k in all_keys]})
+        if rate is None:
+            raise
+        fail(fixed_rate_message(rate, [lr, other], function="update", source="`self.lr`")
+             + "\n\n" + re.sub(r"\*\*Hint:\*\*[^\n]*\n\n?", "", str(wrong)))
+
+
 @pytest.mark.graded(points=2, function="update")
 @pytest.mark.parametrize("lr", [0.37, 0.02])
 def test_update_is_sgd_step(student, rng, lr):
     """every W and b moves by -lr * gradient, with the lr given to NN(lr=...)"""
-    taken, wanted, keys, precision = _step(student, rng, lr)
-    assert_arrays(taken, wanted, keys, **precision,
-                  context=f"the step `W_before - W_after` of one `update(grads)` with "
-                          f"`NN(lr={lr})` must be lr * dW",
-                  factors={"the batch size (64)": 64, "-1": -1})
+    _judge(student, rng, lr, [f"{p}{layer}" for layer in (1, 2, 3) for p in ("W", "b")],
+           context=f"the step `W_before - W_after` of one `update(grads)` with "
+                   f"`NN(lr={lr})` must be lr * dW",
+           factors={"the batch size (64)": 64, "-1": -1})
 
 
 @pytest.mark.graded(points=1, function="update")
 def test_update_changes_biases(student, rng):
     """the biases are updated too"""
-    taken, wanted, _, precision = _step(student, rng, 0.5)
-    assert_arrays(taken, wanted, ["b1", "b2", "b3"], **precision,
-                  context="the step `b_before - b_after` of one `update(grads)` with "
-                          "`NN(lr=0.5)` must be lr * db")
+    _judge(student, rng, 0.5, ["b1", "b2", "b3"],
+           context="the step `b_before - b_after` of one `update(grads)` with "
+                   "`NN(lr=0.5)` must be lr * db")

@@ -1,5 +1,6 @@
 # expect-fail-only: predict
 # bug: predict takes the logsumexp over axis 0 (the batch) instead of axis 1 (the classes)
+# expect-hint: predict: log-sum-exp of 0 along axis 0
 # -*- coding: utf-8 -*-
 """ECE1513 - Assignment 4
 

@@ -1,5 +1,6 @@
 # expect-fail: update
 # bug: update uses a literal 0.1 instead of the global learning_rate (right only while it is 0.1)
+# expect-hint: update: learning rate of 0.1 whatever rate it is given
 # -*- coding: utf-8 -*-
 """ECE1513 - Assignment 4
 

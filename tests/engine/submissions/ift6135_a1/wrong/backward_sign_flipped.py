@@ -1,5 +1,6 @@
 # expect-fail: backward
 # bug: backward starts from dA_m = (labels - Zm) / n: every gradient has the wrong sign
+# expect-hint: backward: sign is flipped
 import gzip
 import pickle
 

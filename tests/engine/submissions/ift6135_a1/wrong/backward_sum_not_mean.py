@@ -1,5 +1,6 @@
 # expect-fail: backward
 # bug: backward uses dA_m = Zm - labels (no / n): gradients of the summed loss
+# expect-hint: backward: batch size
 import gzip
 import pickle
 

@@ -1,5 +1,6 @@
 # expect-fail: softmax
 # bug: softmax normalizes over axis 0 (the batch) instead of over the classes of each row
+# expect-hint: softmax: along axis 0 (down each column)
 import gzip
 import pickle
 

@@ -1,5 +1,6 @@
 # expect-fail: update
 # bug: update uses a hard-coded learning rate 0.01 instead of self.lr
+# expect-hint: update: learning rate of 0.01 whatever rate it is given
 import gzip
 import pickle
 

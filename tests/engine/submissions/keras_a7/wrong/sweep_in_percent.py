@@ -1,5 +1,6 @@
 # expect-fail: SWEEP_RESULTS
 # Accuracies in percent, not as fractions.
+# expect-hint: SWEEP_RESULTS: not percentages: (0.9822, 0.0005)
 # Import TensorFlow and Keras
 import tensorflow as tf
 from tensorflow import keras
