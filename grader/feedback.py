@@ -58,6 +58,20 @@ def code(text: Any, limit: int = 300) -> str:
     return f"{fence}{pad}{shown}{pad}{fence}"
 
 
+_PATH_START = r"(?<![^\s'\"`(\[<=,;])(?:[A-Za-z]:)?"  # at the start or after a delimiter
+_PATH_CHARS = r"[^\s'\"`()\[\]<>=,;:]*?"
+_INSTALLED_PREFIX = re.compile(
+    rf"{_PATH_START}{_PATH_CHARS}[/\\](?:site|dist)-packages[/\\]"  # libraries
+    rf"|{_PATH_START}[/\\]{_PATH_CHARS}[/\\]lib[/\\]python3(?:\.\d+)?[/\\]")  # the stdlib
+
+
+def shorten_paths(text: str) -> str:
+    """Installed files named by their package path (``keras/src/layers/core.py``), not by
+    where the grading machine keeps them (``/usr/lib/python3.12/site-packages/keras/…``):
+    that prefix says nothing to the student and tells them about the machine."""
+    return _INSTALLED_PREFIX.sub("", text)
+
+
 def block(text: Any, limit: int = 4000) -> str:
     """``text`` as a fenced code block whose fence is longer than any run of backticks in it,
     so that no line of it (a line of ```, a fake heading) can close the block early."""

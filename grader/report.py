@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from grader.feedback import block, code, plain
+from grader.feedback import block, code, plain, shorten_paths
 from grader.results import Results, TestResult
 
 NOT_RUN = "Not run: grading stopped before this test ({why})."
@@ -133,7 +133,8 @@ def _test_result(meta: dict, outcome: dict | None, stopped_because: str) -> Test
     if printed and result.status != "passed":
         text, dropped = printed
         cut = f"\n… ({dropped} more characters not shown)" if dropped else ""
-        result.output += f"\n\nYour code printed:\n{block(str(text)[:1500] + cut)}"
+        shown = shorten_paths(str(text)[:1500])
+        result.output += f"\n\nYour code printed:\n{block(shown + cut)}"
     return result
 
 

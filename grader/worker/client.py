@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from grader.feedback import block, code, plain
+from grader.feedback import block, code, plain, shorten_paths
 from grader.worker import replies, wire
 from grader.worker import sandbox as sandboxing
 from grader.worker.limits import Limits, MiB
@@ -458,16 +458,17 @@ def _format_error(error: dict, doing: str) -> str:
     """What the worker reported of an exception, as Markdown in which none of the student's
     text (the message, names, source lines) can be read as formatting."""
     kind = str(error.get("type", "Error"))[:100]
-    message = str(error.get("message", ""))
+    message = shorten_paths(str(error.get("message", "")))
+    during = f" while {doing}" if doing else ""
     if len(message) < 200 and "\n" not in message:
-        text = code(f"{kind}: {message}")
-    else:
-        text = f"{code(kind)}:\n{block(message)}\n"
-    lines = [f"Your code raised {text}" + (f" while {doing}." if doing else ".")]
+        lines = [f"Your code raised {code(f'{kind}: {message}')}{during}."]
+    else:  # the message on its own lines, in a block nothing in it can close
+        lines = [f"Your code raised {code(kind)}{during}:", block(message)]
     frames = error.get("frames") or []
     if frames:
         lines.append("")
         lines.append("Traceback (your code, most recent call last):")
         for where, func, line in frames:
-            lines.append(f"- {plain(where, 200)}, in {code(func, 100)}: {code(line, 200)}")
+            lines.append(f"- {plain(shorten_paths(str(where)), 200)}, in {code(func, 100)}: "
+                         f"{code(line, 200)}")
     return "\n".join(lines)
