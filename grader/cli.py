@@ -86,9 +86,52 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    if args.train is not None:
+        return _check_train(args)
     args.public_only, args.fast, args.results, args.load_mode = True, not args.slow, None, None
     args.gpu_tests = "run"
     return cmd_grade(args)
+
+
+TRAIN_INTRO = """\
+Training with the grader's own trainer on this machine's CPU: your model, your training
+settings, the grader's seeds and the full MNIST, exactly as the GPU run trains them. The
+accuracies are an estimate of that run: a GPU rounds floating-point sums in another order, so
+its numbers can differ slightly, and a model just at a threshold can land on either side of it.
+The GPU run decides. Each bar is one run; its time left is measured on this machine."""
+
+
+def _check_train(args: argparse.Namespace) -> int:
+    """``grader check --train [PROBLEM]``: the pack's GPU training tests, run on the CPU."""
+    if not Path(args.submission).exists():
+        print(f"grader: {args.submission}: no such file or folder", file=sys.stderr)
+        return 2
+    pack = load_pack(_pack_name(args.assignment, args.submission))
+    if not pack.has_gpu_tests:
+        print(f"grader: {pack.name} trains nothing on a GPU; `grader check --slow` runs its "
+              "real-data tests.", file=sys.stderr)
+        return 2
+    print(TRAIN_INTRO + "\n", flush=True)
+    progress = os.dup(sys.stderr.fileno())
+    try:
+        options = GradeOptions(public_only=True, gpu_tests="only", train_on_cpu=True,
+                               select=args.train or None, progress_fd=progress,
+                               overall_timeout_s=args.timeout or 24 * 3600.0)
+        results = grade(args.submission, pack, options)
+    finally:
+        os.close(progress)
+    if not results.tests:
+        print(f"grader: no training test of {pack.name} matches {args.train!r}.",
+              file=sys.stderr)
+        return 2
+    _show(results, f"{pack.title}: estimate of the GPU run, trained on this CPU",
+          args.submission)
+    passed = [t for t in results.tests if t.status == "passed"]
+    if passed:  # the numbers are the point of --train, passed or not
+        print("\nWhat the runs reached:")
+        for t in passed:
+            print(f"\n## {t.number}. {t.name} ({t.score:g}/{t.max_score:g})\n{t.output}")
+    return 2 if results.extra_data.get("grader_failed") else 0
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
@@ -215,6 +258,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("submission", nargs="?", default="solution.py")
     c.add_argument("--assignment", help=ASSIGNMENT_HELP)
     c.add_argument("--slow", action="store_true", help="include slow tests (real-data training)")
+    c.add_argument("--train", nargs="?", const="", metavar="PROBLEM",
+                   help="estimate the GPU-graded accuracy: train your models with the "
+                        "grader's trainer on this CPU (only PROBLEM's, e.g. 2C, if given)")
     c.add_argument("--timeout", type=float)
     c.set_defaults(func=cmd_check)
 

@@ -55,6 +55,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "run only them, or auto: defer them when there is no CUDA GPU")
     group.addoption("--later-marks", default="gpu",
                     help="comma-separated marks of the tests graded later (default: gpu)")
+    group.addoption("--train-on-cpu", action="store_true",
+                    help="run the gpu tests' training on the CPU (grader check --train: an "
+                         "estimate of the GPU run)")
     group.addoption("--grader-state", help="(internal) where to record outcomes")
     group.addoption("--no-landlock", action="store_true", help="(debug) no file-system sandbox")
 
@@ -117,7 +120,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.skip(reason=DEFERRED))
         elif config.getoption("fast") and (item.get_closest_marker("slow") or gpu):
             item.add_marker(pytest.mark.skip(reason="not run: left out by --fast"))
-        elif gpu and not cuda_available():
+        elif gpu and not cuda_available() and not config.getoption("train_on_cpu"):
             item.add_marker(pytest.mark.skip(reason="not run: needs a CUDA GPU and none is here"))
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -283,14 +286,20 @@ def curves() -> list[dict]:
 
 
 @pytest.fixture(scope="session")
-def mnist_pixels_on_gpu() -> Any:
-    """MNIST on CUDA with pixels in [0, 1] and not standardized, as notebooks load it
-    (``x / 255``); skips, with the reason, where the data cannot be found."""
+def training_device(request: pytest.FixtureRequest) -> str:
+    """Where the gpu tests train: CUDA, or the CPU for ``grader check --train``."""
+    return "cpu" if request.config.getoption("train_on_cpu") else "cuda"
+
+
+@pytest.fixture(scope="session")
+def mnist_pixels_on_gpu(training_device: str) -> Any:
+    """MNIST on the training device with pixels in [0, 1] and not standardized, as
+    notebooks load it (``x / 255``); skips, with the reason, where the data cannot be found."""
     from grader.data import DatasetError
     from grader.train import load_mnist_tensors
 
     try:
-        return load_mnist_tensors("cuda", normalize=False)
+        return load_mnist_tensors(training_device, normalize=False)
     except DatasetError as exc:
         pytest.skip(f"not run: MNIST is not available where grading runs ({exc})")
 

@@ -39,6 +39,9 @@ class GradeOptions:
     overall_timeout_s: float | None = None
     landlock: bool = True
     gpu_tests: str = "run"  # run | defer | only | auto (see the plugin's --gpu-tests)
+    train_on_cpu: bool = False  # grader check --train: the gpu tests, trained on the CPU
+    select: str | None = None   # a pytest -k expression (grader check --train PROBLEM)
+    progress_fd: int | None = None  # a terminal for training progress bars (train.progress)
 
 
 def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = GradeOptions()
@@ -55,8 +58,10 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
             "--assignment", pack.name, "--submission", str(submission),
             "--grader-state", str(state), "-c", str(ini), "--rootdir", str(pack.tests_dir),
             "-p", "no:cacheprovider", "--assert=plain", "-q", "--no-header", "-rN",
-            "--timeout", str(pack.test_timeout_s),
+            "--timeout", "0" if options.train_on_cpu else str(pack.test_timeout_s),
         ]
+        cmd += ["--train-on-cpu"] if options.train_on_cpu else []
+        cmd += ["-k", options.select] if options.select else []
         cmd += ["--public-only"] if options.public_only else []
         cmd += ["--fast"] if options.fast else []
         cmd += ["--load-mode", options.load_mode] if options.load_mode else []
@@ -65,9 +70,13 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
         leases = Path(tmp) / "leases.jsonl"
         try:
             # the trusted process never takes most of a GPU the batch's other jobs share
-            stopped, log = _run(cmd, budget, Path(tmp) / "pytest.log",
-                                {**os.environ, LEASES_ENV: str(leases),
-                                 "XLA_PYTHON_CLIENT_PREALLOCATE": "false"})
+            env = {**os.environ, LEASES_ENV: str(leases), "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
+            if options.progress_fd is not None:  # (imports torch: only for a run that trains)
+                from grader.train.progress import PROGRESS_FD_ENV
+                env[PROGRESS_FD_ENV] = str(options.progress_fd)
+            stopped, log = _run(cmd, budget, Path(tmp) / "pytest.log", env,
+                                pass_fds=() if options.progress_fd is None
+                                else (options.progress_fd,))
         finally:  # whatever happened to pytest: nothing of its workers outlives this
             reclaim_leases(leases)
         events = _read_events(state)
@@ -91,12 +100,13 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
     return results
 
 
-def _run(cmd: list[str], budget: float, log_path: Path, env: dict[str, str]
-         ) -> tuple[bool, str]:
+def _run(cmd: list[str], budget: float, log_path: Path, env: dict[str, str],
+         pass_fds: tuple[int, ...] = ()) -> tuple[bool, str]:
     """Run pytest with a wall-clock budget; return (stopped by the budget, output tail)."""
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=env,
+                                pass_fds=pass_fds)
         stopped = False
         try:
             proc.wait(timeout=budget)

@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from grader.train.data import MnistTensors
+from grader.train.progress import training_bar
 from grader.train.settings import TrainSettings
 
 __all__ = ["EVAL_BATCH", "LossFn", "Numerics", "OptimizerFactory", "TrainResult",
@@ -347,10 +348,12 @@ class _EagerRunner:
     def set_lr(self, lr: float) -> None:
         _set_lr(self.optimizer, lr)
 
-    def run_epoch(self, perm: torch.Tensor) -> float:
+    def run_epoch(self, perm: torch.Tensor, bar: Any = None) -> float:
         total = torch.zeros((), device=self.data.device)
         self.model.train()
         for i in range(self.steps):
+            if bar is not None:
+                bar.update(1)
             idx = perm[i * self.batch:(i + 1) * self.batch]
             x = _inputs(self.data.x_train.index_select(0, idx), self.head)
             y = self.data.y_train.index_select(0, idx)
@@ -504,17 +507,26 @@ def train_and_evaluate(model: nn.Sequential, data: MnistTensors, settings: Train
                                           optimizer_factory)
         setup_seconds = time.perf_counter() - start
         accuracy, losses, lrs, train_accuracy = [], [], [], []
-        for epoch in range(settings.epochs):
-            if optimizer_factory is None:  # a factory's optimizer keeps its own rates
-                lrs.append(settings.lr_at(epoch))
-                runner.set_lr(lrs[-1])
-            perm = torch.randperm(len(data.x_train), generator=order, device=device)
-            losses.append(runner.run_epoch(perm))
-            accuracy.append(_evaluate(model, head, data))
-            if track_train_accuracy:
-                train_accuracy.append(_evaluate(model, head, data, "train"))
-            if stop_at is not None and accuracy[-1] >= stop_at:
-                break
+        steps = len(data.x_train) // settings.batch_size
+        with training_bar(settings.epochs * steps, f"seed {settings.seed}") as bar:
+            for epoch in range(settings.epochs):
+                if optimizer_factory is None:  # a factory's optimizer keeps its own rates
+                    lrs.append(settings.lr_at(epoch))
+                    runner.set_lr(lrs[-1])
+                perm = torch.randperm(len(data.x_train), generator=order, device=device)
+                if isinstance(runner, _EagerRunner):
+                    losses.append(runner.run_epoch(perm, bar))
+                else:
+                    losses.append(runner.run_epoch(perm))
+                    if bar is not None:
+                        bar.update(steps)
+                accuracy.append(_evaluate(model, head, data))
+                if bar is not None:
+                    bar.set_postfix_str(f"epoch {epoch + 1}: test accuracy {accuracy[-1]:.2%}")
+                if track_train_accuracy:
+                    train_accuracy.append(_evaluate(model, head, data, "train"))
+                if stop_at is not None and accuracy[-1] >= stop_at:
+                    break
         model.zero_grad(set_to_none=True)  # drop grads that live in a graph's memory pool
         determinism = _provenance(settings, device)
     return TrainResult(

@@ -28,9 +28,9 @@ THRESHOLD_CASES = [
 
 
 @pytest.fixture(scope="module")
-def mnist_on_gpu():
+def mnist_on_gpu(training_device):
     try:
-        return load_mnist_tensors("cuda")
+        return load_mnist_tensors(training_device)
     except DatasetError as exc:
         pytest.skip(f"not run: MNIST is not available where grading runs ({exc})")
 
