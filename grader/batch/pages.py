@@ -1,7 +1,8 @@
 """Per-student feedback pages (Markdown and self-contained HTML) for batch grading.
 
-A TA forwards these pages to students, so they show every test, including hidden ones
-(marked as such), and the training curves a test recorded in ``extra_data["curves"]``.
+A TA forwards these pages to students, so they show every test (the page is sent after
+grading: hidden ones too, not called hidden), the summary first, and the training curves a
+test recorded in ``extra_data["curves"]``.
 Test outputs quote text printed by student code: the HTML page renders them with raw HTML
 disabled and only harmless link schemes, so a submission cannot inject script into the page.
 """
@@ -120,10 +121,19 @@ def _summary(results: dict) -> tuple[float, float, list[dict]]:
 
 
 def _label(test: dict) -> str:
-    name = str(test.get("name", "(unnamed)"))
-    if test.get("visibility", "visible") != "visible":
-        name += " (hidden from students on Gradescope)"
-    return name
+    """A test's name as the student reads it. The page is the student's own feedback, sent
+    after grading: every test is on it, and none is called hidden."""
+    return str(test.get("name", "(unnamed)"))
+
+
+def _anchor(test: dict, index: int) -> str:
+    """A stable id for a test's section, for the links of the summary."""
+    return "test-" + (re.sub(r"[^\w-]+", "-", str(test.get("number") or "")).strip("-")
+                      or str(index))
+
+
+def _lost(test: dict) -> str:
+    return f"{_num(test.get('score', 0))} / {_num(test.get('max_score', 0))}"
 
 
 def _meta(results: dict) -> str:
@@ -137,20 +147,21 @@ def _meta(results: dict) -> str:
 
 def render_markdown(results: dict, *, student: str, title: str,
                     images: dict[str, str] | None = None) -> str:
-    """The page as Markdown; curve values are tabulated too, so it reads well without images."""
+    """The page as Markdown, summary first: the score, what to fix first, the failing tests;
+    then each failure's details, the curves (tabulated too, so it reads without images) and
+    the full table."""
     score, max_score, tests = _summary(results)
     lines = [f"# {title}", "", f"**Student:** {student}  ", f"**Score:** {_num(score)} / "
              f"{_num(max_score)}"]
     if meta := _meta(results):
         lines += ["", f"_{meta}_"]
-    lines += ["", "## Tests", "", "| # | Test | Points | Status |", "|---|---|---|---|"]
-    for t in tests:
-        lines.append(f"| {_cell(t.get('number', ''))} | {_cell(_label(t))} | "
-                     f"{_num(t.get('score', 0))} / {_num(t.get('max_score', 0))} | "
-                     f"{_cell(_status(t))} |")
+    if overview := str(results.get("output") or "").strip():
+        lines += ["", _fenced(overview)]
     failed = [t for t in tests if _status(t) != "passed"]
     if failed:
-        lines += ["", "## Tests that did not pass"]
+        lines += ["", "## Tests that did not pass", ""]
+        lines += [f"- {_cell(t.get('number', ''))} {_cell(_label(t))}: {_lost(t)} "
+                  f"({_cell(_status(t))})" for t in failed]
     for t in failed:
         num = f"{t['number']} " if t.get("number") else ""
         output = str(t.get("output") or "").strip() or "_(no output)_"
@@ -169,6 +180,10 @@ def render_markdown(results: dict, *, student: str, title: str,
         header, body = _curve_table(curve)
         lines += ["| " + " | ".join(map(_cell, header)) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
+    lines += ["", "## All tests", "", "| # | Test | Points | Status |", "|---|---|---|---|"]
+    for t in tests:
+        lines.append(f"| {_cell(t.get('number', ''))} | {_cell(_label(t))} | {_lost(t)} | "
+                     f"{_cell(_status(t))} |")
     return "\n".join(lines) + "\n"
 
 
@@ -182,13 +197,15 @@ def _figure_png(curve: dict) -> bytes:
     errors = curve.get("errors") or {}
     for name, values in (curve.get("series") or {}).items():
         ys = _floats(values)
+        on_top = {"zorder": 3} if "train" in str(name).lower() else {"zorder": 2}
         if ys:
             x = xs[:len(ys)] if len(xs) >= len(ys) else list(range(1, len(ys) + 1))
             spread = _floats(errors.get(name) or [])
             if len(spread) == len(ys):  # e.g. mean ± std over replicates
-                ax.errorbar(x, ys, yerr=spread, marker="o", capsize=3, label=str(name))
+                ax.errorbar(x, ys, yerr=spread, marker="o", capsize=3, label=str(name),
+                            **on_top)
             else:
-                ax.plot(x, ys, marker="." if len(ys) < 40 else None, label=str(name))
+                ax.plot(x, ys, marker="." if len(ys) < 40 else None, label=str(name), **on_top)
             drawn = True
     thr = curve.get("threshold")
     if isinstance(thr, (int, float)) and math.isfinite(thr):
@@ -222,15 +239,23 @@ color:#222;line-height:1.45}table{border-collapse:collapse;margin:.5em 0}
 th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f3f3f3}
 pre{background:#f6f8fa;padding:.6em;overflow-x:auto}code{background:#f6f8fa}
 .passed{color:#1a7f37}.failed,.error,.timeout{color:#cf222e}.meta{color:#666}
-.output{border-left:3px solid #ddd;padding-left:1em}img{max-width:100%}"""
+.output{border-left:3px solid #ddd;padding-left:1em}img{max-width:100%}
+.score{font-size:1.25em}.overview{background:#fff8c5;padding:.2em 1em;border-radius:4px}
+.failing li{margin:.2em 0}"""
 
 
-def _html_table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+def _html_table(header: list[str], rows: list[list[str]], classes: list[str] | None = None,
+                markdown_columns: tuple[int, ...] = ()) -> str:
+    """A table of escaped text; the cells of ``markdown_columns`` are rendered as inline
+    Markdown (test names hold `code`), with raw HTML off and no links out, as everywhere."""
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in header)
     attrs = [f' class="{e(c)}"' for c in classes] if classes else [""] * len(rows)
-    body = "".join(f"<tr{a}>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
-                   for a, row in zip(attrs, rows, strict=True))
+
+    def cell(i: int, text: str) -> str:
+        return _MD.renderInline(text) if i in markdown_columns else e(text)
+    body = "".join(f"<tr{a}>" + "".join(f"<td>{cell(i, c)}</td>" for i, c in enumerate(row))
+                   + "</tr>" for a, row in zip(attrs, rows, strict=True))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -238,45 +263,59 @@ def render_html(results: dict, *, student: str, title: str,
                 images: dict[str, str] | None = None) -> str:
     """A self-contained page: inline CSS, PNGs as data URIs, student text never raw HTML.
 
-    ``images`` maps curve keys to PNG files to embed; curves without one are plotted here.
+    Summary first (score, what to fix first, the failing tests as links to their details),
+    then the details, the curves and the full table. ``images`` maps curve keys to PNG files
+    to embed; curves without one are plotted here.
     """
     e = html.escape
     score, max_score, tests = _summary(results)
-    parts = [f"<h1>{e(title)}</h1>", f"<p><strong>Student:</strong> {e(student)}<br>"
-             f"<strong>Score:</strong> {_num(score)} / {_num(max_score)}</p>"]
+    parts = [f"<h1>{e(title)}</h1>", f'<p class="score"><strong>Student:</strong> '
+             f"{e(student)}<br><strong>Score:</strong> {_num(score)} / {_num(max_score)}</p>"]
     if meta := _meta(results):
         parts.append(f'<p class="meta">{e(meta)}</p>')
-    rows = [[str(t.get("number", "")), _label(t),
-             f"{_num(t.get('score', 0))} / {_num(t.get('max_score', 0))}", _status(t)]
-            for t in tests]
-    classes = ["_".join(_status(t).split()) for t in tests]
-    parts += ["<h2>Tests</h2>", _html_table(["#", "Test", "Points", "Status"], rows, classes)]
-    failed = [t for t in tests if _status(t) != "passed"]
+    if overview := str(results.get("output") or "").strip():
+        parts.append(f'<div class="overview">{_MD.render(_fenced(overview))}</div>')
+    numbered = list(enumerate(tests))
+    failed = [(i, t) for i, t in numbered if _status(t) != "passed"]
     if failed:
-        parts.append("<h2>Tests that did not pass</h2>")
-    for t in failed:
-        num = f"{t['number']} " if t.get("number") else ""
+        items = "".join(
+            f'<li><a href="#{e(_anchor(t, i))}">{e(str(t.get("number", "")))} '
+            f'{_MD.renderInline(_label(t))}</a>: {e(_lost(t))} '
+            f'(<span class="{e(_css_class(t))}">{e(_status(t))}</span>)</li>'
+            for i, t in failed)
+        parts += ["<h2>Tests that did not pass</h2>", f'<ul class="failing">{items}</ul>']
+    for i, t in failed:
+        num = f"{e(str(t['number']))} " if t.get("number") else ""
         output = str(t.get("output") or "").strip() or "_(no output)_"
-        cls = "_".join(_status(t).split())
-        parts += [f'<h3>{e(num + _label(t))} (<span class="{e(cls)}">{e(_status(t))}</span>)</h3>',
-                  f'<div class="output">{_MD.render(output)}</div>']
+        parts += [f'<h3 id="{e(_anchor(t, i))}">{num}{_MD.renderInline(_label(t))} '
+                  f'(<span class="{e(_css_class(t))}">{e(_status(t))}</span>)</h3>',
+                  f'<div class="output">{_MD.render(_fenced(output))}</div>']
     curves = curves_of(results)
     if curves:
         parts.append("<h2>Training curves</h2>")
     for key, test, curve in curves:
         png = Path(images[key]).read_bytes() if images and key in images else _figure_png(curve)
         alt = str(curve.get("title", key))
-        parts += [f"<h3>{e(str(test.get('name', '')))}: {e(alt)}</h3>",
+        parts += [f"<h3>{_MD.renderInline(str(test.get('name', '')))}: {e(alt)}</h3>",
                   f'<img alt="{e(alt)}" src="data:image/png;base64,'
                   f'{base64.b64encode(png).decode("ascii")}">']
         if curve.get("threshold") is not None:
             parts.append(f"<p>Threshold: {_num(curve['threshold'])}</p>")
         parts.append(_html_table(*_curve_table(curve)))
+    rows = [[str(t.get("number", "")), _label(t), _lost(t), _status(t)] for t in tests]
+    parts += ['<h2 id="all-tests">All tests</h2>',
+              _html_table(["#", "Test", "Points", "Status"], rows,
+                          [_css_class(t) for t in tests], markdown_columns=(1,))]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
             f'<meta name="referrer" content="no-referrer">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{e(title)}: {e(student)}</title><style>{_CSS}</style></head>\n<body>\n"
             + "\n".join(parts) + "\n</body></html>\n")
+
+
+def _css_class(test: dict) -> str:
+    return "_".join(_status(test).split())
 
 
 def safe_name(student: str) -> str:

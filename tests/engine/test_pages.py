@@ -58,13 +58,37 @@ def test_markdown_header_table_and_failures():
     assert "Training curves" not in md and "![" not in md
 
 
-def test_hidden_tests_are_listed_and_marked():
+def test_hidden_tests_are_listed_without_a_hidden_label():
+    """The page is the student's own feedback, sent after grading: no row calls a test
+    hidden (18 rows did on a real page)."""
     md = render_markdown(make_results(), student="a", title="t")
     page = render_html(make_results(), student="a", title="t")
-    mark = "3 secret (hidden from students on Gradescope)"
-    assert f"| 3.1 | {mark} | 0 / 1 | timeout |" in md
-    assert mark in page
-    assert "1A forward (hidden" not in md
+    assert "| 3.1 | 3 secret | 0 / 1 | timeout |" in md
+    assert "<td>3 secret</td>" in page
+    assert "hidden" not in md.lower() and "hidden from students" not in page
+
+
+def test_summary_comes_first_with_links_to_each_failure():
+    data = make_results()
+    data["output"] = "**Start here:** several tests fail for the same reason."
+    page = render_html(data, student="a", title="t")
+    order = [page.index(x) for x in ("Score:", "Start here", "Tests that did not pass",
+                                     'href="#test-2-1"', '<h3 id="test-2-1">', "All tests")]
+    assert order == sorted(order), order
+    for target in re.findall(r'href="#([^"]+)"', page):
+        assert f'id="{target}"' in page  # every summary link lands on its section
+    md = render_markdown(data, student="a", title="t")
+    assert md.index("Start here") < md.index("- 2.1 2C training: 0 / 3 (failed)") \
+        < md.index("### 2.1 2C training") < md.index("## All tests")
+
+
+def test_markdown_in_test_names_renders_in_cells_and_headings():
+    data = make_results()
+    data["tests"][1]["name"] = "`softmax(x)` rows sum to 1"
+    page = render_html(data, student="a", title="t")
+    assert "<td><code>softmax(x)</code> rows sum to 1</td>" in page
+    assert '<h3 id="test-2-1">2.1 <code>softmax(x)</code> rows sum to 1' in page
+    assert "`softmax" not in page
 
 
 def test_markdown_curves_images_and_value_table():
@@ -162,7 +186,8 @@ def test_hostile_output_is_escaped_in_html():
     assert "<img src=x" not in page and "onerror=alert(1)>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "<a " not in page  # the javascript: links stay plain text, never anchors
+    # the javascript: links stay plain text, never anchors; the page's own links stay inside
+    assert all(h.startswith("#test-") for h in re.findall(r'<a href="([^"]*)"', page))
     assert not re.search(r'href="\s*javascript', page, flags=re.I)
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
 
@@ -171,7 +196,8 @@ def test_html_loads_and_links_nothing_outside_the_page():
     page = render_html(make_results(output="see [docs](https://example.org/a) and "
                                            "![x](https://example.org/beacon.png)"),
                        student="a", title="t")
-    assert "<a " not in page and "<img src=\"https" not in page
+    assert "example.org/a\"" not in page and "<img src=\"https" not in page
+    assert all(h.startswith("#") for h in re.findall(r'<a href="([^"]*)"', page))
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
 
 
@@ -182,7 +208,7 @@ def test_unclosed_fence_cannot_swallow_the_page():
     assert after.lstrip("\n").startswith("```")
     page = render_html(make_results([CURVE], output="```\nTraceback ..."), student="a",
                        title="t")
-    assert "<h3>3.1 3 secret" in page and "<h2>Training curves</h2>" in page
+    assert '<h3 id="test-3-1">3.1 3 secret' in page and "<h2>Training curves</h2>" in page
 
 
 def test_no_curves_means_no_images(tmp_path: Path):
@@ -252,7 +278,7 @@ def test_html_links_only_within_the_page():
                                            "[d](mailto:ta@uni.edu) [e](notes/hw.md) [f](#tests)"),
                        student="a", title="t")
     hrefs = re.findall(r'<a href="([^"]*)"', page)
-    assert hrefs == ["#tests"]
+    assert [h for h in hrefs if not h.startswith("#test-")] == ["#tests"]
 
 
 def test_threshold_is_drawn(tmp_path: Path):
