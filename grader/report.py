@@ -7,8 +7,15 @@ says why, so a score can never rise because grading stopped early.
 
 from __future__ import annotations
 
+import io
 import math
+import shutil
+import sys
 from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
 
 from grader.feedback import block, code, plain, shorten_paths
 from grader.results import Results, TestResult
@@ -191,17 +198,27 @@ def _overview(load: dict) -> str:
 NOT_RUN_STATUSES = ("skipped", "deferred")
 
 
-def score_table(results: Results) -> str:
-    """A plain-text table for terminals: one line per test, then the total (and the total
-    over the tests that ran, when some did not)."""
-    rows = [(t.number, t.name, t.tags[0] if t.tags else "", f"{t.score:g}/{t.max_score:g}",
-             t.status) for t in results.tests]
-    header = ("#", "test", "function", "points", "status")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(5)]
-    widths[1] = min(widths[1], 60)
-    lines = ["  ".join(str(c)[:w].ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-             for r in [header, *rows]]
-    lines.insert(1, "-" * len(lines[0]))
+def score_table(results: Results, width: int | None = None) -> str:
+    """A plain-text table for terminals: one row per test, long names wrapped (never cut:
+    six tests of a pack differ only after 60 characters), then the total (and the total over
+    the tests that ran, when some did not). Laid out by rich, ``width`` columns wide (default:
+    the terminal's, else 100)."""
+    table = Table(box=None, pad_edge=False)  # ASCII only: any terminal's encoding prints it
+    table.add_column("#", no_wrap=True)
+    table.add_column("test", overflow="fold", ratio=1)
+    table.add_column("function", overflow="fold")
+    table.add_column("points", no_wrap=True, justify="right")
+    table.add_column("status", no_wrap=True)
+    for t in results.tests:  # Text: a name's [brackets] or :colons: are not rich markup
+        table.add_row(*(Text(str(c)) for c in (t.number, t.name, t.tags[0] if t.tags else "",
+                                                f"{t.score:g}/{t.max_score:g}", t.status)))
+    columns = width or (shutil.get_terminal_size((100, 24)).columns if sys.stdout.isatty()
+                        else 100)
+    console = Console(file=io.StringIO(), width=max(columns, 60), color_system=None,
+                      highlight=False, emoji=False)
+    console.print(table)
+    lines = [line.rstrip() for line in console.file.getvalue().rstrip("\n").splitlines()]
+    lines.insert(1, "-" * max(len(line) for line in lines))
     lines.append(f"Total: {results.score:g} / {results.max_score:g}")
     ran = [t for t in results.tests if t.status not in NOT_RUN_STATUSES]
     if len(ran) < len(results.tests):

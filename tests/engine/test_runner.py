@@ -274,3 +274,24 @@ def test_version_and_module_entry_point():
     run = subprocess.run([sys.executable, "-m", "grader", "--help"], capture_output=True,
                          text=True, timeout=60)
     assert "``" not in run.stdout and "grader check" in run.stdout
+
+
+def test_the_score_table_wraps_long_names_instead_of_cutting_them():
+    """Six tests of a pack differ only after 60 characters: every word of a name is shown,
+    and text that looks like terminal markup is shown as it is."""
+    from grader.report import score_table
+    from grader.results import Results, TestResult
+
+    long = ("dW and db match finite differences of your own forward + loss, at every layer "
+            "(two hidden layers, tanh)")
+    results = Results(tests=[
+        TestResult(name=long, max_score=2, score=0, status="failed", number="12",
+                   tags=["backward"]),
+        TestResult(name="relu [bold]x[/bold] :smile:", max_score=1, score=1, status="passed",
+                   number="1", tags=["relu"])])
+    for width in (60, 100, 160):
+        table = score_table(results, width=width)
+        assert all(len(line) <= width for line in table.splitlines())
+        assert " ".join(table.split()).count("(two hidden layers, tanh)") == 1
+        assert "[bold]x[/bold] :smile:" in table
+        table.encode("ascii")  # prints on any terminal encoding
