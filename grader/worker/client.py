@@ -110,6 +110,7 @@ class Worker:
         self.starts += 1
         mode = sandboxing.requested_mode(self.sandbox_mode, self.landlock)
         self.tmpdir = tempfile.mkdtemp(prefix="grader-worker-")
+        _record_lease(None, self.tmpdir)  # at once: a kill while the sandbox is prepared
         folders = sorted({str(self.root), str(self.submission.parent)})
         try:
             self.sandbox = sandboxing.prepare(
