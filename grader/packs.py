@@ -38,6 +38,9 @@ class Pack:
     load_options: dict[str, Any] = field(default_factory=dict)
     # requirements/<name>.txt files the grading environment needs beyond cpu.txt
     extras: tuple[str, ...] = ()
+    # what a hand-in is written with (numpy, torch, jax, keras): a file for another one is
+    # told so (grader.mismatch)
+    frameworks: tuple[str, ...] = ()
 
     @property
     def has_gpu_tests(self) -> bool:
@@ -88,7 +91,17 @@ def load_pack(name: str) -> Pack:
                                   what="requirement files")),
         later_marks=("gpu", *_string_list(raw.get("gradescope", {}).get("defer", []),
                                           f"{config_path}: [gradescope] defer")),
+        frameworks=_frameworks(meta.get("frameworks", []), config_path),
     )
+
+
+FRAMEWORKS = ("numpy", "torch", "jax", "keras")
+
+
+def _frameworks(value: Any, where: Path) -> tuple[str, ...]:
+    if not isinstance(value, list) or not set(value) <= set(FRAMEWORKS):
+        raise ValueError(f"{where}: [pack] frameworks must be a list of {list(FRAMEWORKS)}")
+    return tuple(value)
 
 
 def _string_list(value: Any, where: str, what: str = "test marks") -> list[str]:

@@ -260,7 +260,7 @@ def student(request: pytest.FixtureRequest) -> Any:
         holder = state["workers"][pack.name] = _SessionWorker(request.config, pack)
         request.config.add_cleanup(holder.worker.stop)
     worker = holder.ready()
-    yield Student(worker)
+    yield Student(worker, pack.name, pack.frameworks)
     if worker.alive:
         try:
             text, dropped = worker.request("output")

@@ -51,6 +51,21 @@ class Prepared:
     skipped: list[Skipped]
     syntax_error: str | None
     module_aliases: dict[str, str] = field(default_factory=dict)
+    # the top-level packages the file imports anywhere (``torch``, ``tensorflow``...), run or
+    # not: what the file is written for, when it is not what the assignment expects
+    imports: list[str] = field(default_factory=list)
+
+
+def imported_packages(statements: list[ast.stmt]) -> list[str]:
+    """The top-level package of every ``import`` and ``from ... import`` in the code."""
+    found: set[str] = set()
+    for stmt in statements:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Import):
+                found.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.add(node.module.split(".")[0])
+    return sorted(found)
 
 
 def prepare(
@@ -72,12 +87,13 @@ def prepare(
     else:
         kept, more, aliases = selector.select(statements)
         skipped.extend(more)
+    imports = imported_packages(statements)
     kept, broken, error = _check_compiles(_hoist_futures(kept), source, lines)
     if error is not None:
-        return Prepared([], [], error, {})
+        return Prepared([], [], error, {}, imports)
     skipped.extend(broken)
     skipped.sort(key=lambda s: s.lineno)
-    return Prepared(kept, skipped, None, aliases)
+    return Prepared(kept, skipped, None, aliases, imports)
 
 
 # --- parsing ---------------------------------------------------------------------------

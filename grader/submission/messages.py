@@ -48,8 +48,9 @@ def syntax_message(
 
 
 def describe_skipped(prepared: Prepared, source: Source, limit: int = 10) -> str:
-    """Short Markdown note telling the student what was not run and what to do about it."""
-    parts: list[str] = []
+    """Short Markdown note telling the student how the file was read (first: a notebook saved
+    as .py, an odd encoding), what was not run, and what to do about it."""
+    parts: list[str] = list(source.notes)
     ran = [s for s in prepared.skipped if s.kind not in QUIET_KINDS and s.kind != "syntax error"]
     if ran:
         items = [f"{source.where(s.lineno)} {code_span(s.summary)}" for s in ran]
@@ -74,7 +75,6 @@ def describe_skipped(prepared: Prepared, source: Source, limit: int = 10) -> str
             f"Removed {_plural(len(items), 'notebook/shell command')} the grader does not "
             f"run: {_listing(items, limit)}."
         )
-    parts.extend(source.notes)
     return "\n\n".join(parts)
 
 

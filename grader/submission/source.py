@@ -7,6 +7,7 @@ remembers which notebook cell it came from so feedback can say "cell 4, line 2".
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -93,12 +94,45 @@ def _scrub(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
+NOTEBOOK_AS_PY = (
+    "{name} is a notebook (its JSON) saved under a .py name, not Python: it was read as the "
+    "notebook it is, and the cell numbers below are the notebook's. Next time upload the "
+    ".ipynb itself, or export Python with File → Download → Download .py (Colab) or "
+    "File → Save and Export Notebook As → Executable Script (Jupyter).")
+
+
 def _read_python(path: Path) -> Source:
     notes: list[str] = []
     text = _decode(_read_bytes(path, MAX_PY_BYTES), notes, path.name)
+    notebook = _notebook_json(text)
+    if notebook is not None:  # a notebook renamed (or downloaded raw) as .py
+        source = _combine_cells(notebook, path.name, notes)
+        source.notes.insert(0, NOTEBOOK_AS_PY.format(name=path.name))
+        return source
     lines, found = neutralise_magics(split_lines(text))
     magics = [(i + 1, line) for i, line in found]
     return Source("\n".join(lines), path.name, None, magics, notes)
+
+
+def _notebook_json(text: str) -> list[object] | None:
+    """The cells, when ``text`` is a notebook's JSON rather than Python (a JSON object with
+    a list of ``cells`` and an ``nbformat`` version); else None."""
+    if not text.lstrip().startswith("{"):
+        return None
+    try:
+        raw = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(raw, dict) or "nbformat" not in raw or not isinstance(raw.get("cells"),
+                                                                          list):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(text, as_version=4, capture_validation_error={})
+    except Exception:  # noqa: BLE001 - not a notebook: read as Python (and fail as Python)
+        return None
+    return list(nb.get("cells") or [])
 
 
 def _read_notebook(path: Path) -> Source:

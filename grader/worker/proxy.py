@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from grader.feedback import code
+from grader.mismatch import framework_note, other_assignment_note
 from grader.worker import wire
 from grader.worker.client import Callable_, MissingAttribute, SubmissionError, Worker
 
@@ -126,8 +127,10 @@ class RemoteObject:
 class Student:
     """The submission's module namespace, as seen from a grading test."""
 
-    def __init__(self, worker: Worker) -> None:
+    def __init__(self, worker: Worker, pack: str = "", frameworks: Sequence[str] = ()) -> None:
         self._worker = worker
+        self._pack = pack  # what the hand-in should be: named when it is something else
+        self._frameworks = tuple(frameworks)
 
     @property
     def worker(self) -> Worker:
@@ -138,7 +141,8 @@ class Student:
             raise AttributeError(name)
         report = self._worker.load_report or {}
         if name not in report.get("names", ()):
-            raise MissingAttribute(_missing_name_message(name, report), kind="missing")
+            raise MissingAttribute(_missing_name_message(name, report, self._pack,
+                                                         self._frameworks), kind="missing")
         value = self._worker.request("get", target=None, name=name, doing=f"reading `{name}`")
         if isinstance(value, Callable_):
             return RemoteCallable(self._worker, None, name, "")
@@ -176,13 +180,20 @@ class Student:
         return tuple(self._worker.request("output"))
 
 
-def _missing_name_message(name: str, report: dict) -> str:
-    """The load report comes from the worker: every piece of it is shown as plain text."""
+def _missing_name_message(name: str, report: dict, pack: str = "",
+                          frameworks: Sequence[str] = ()) -> str:
+    """The load report comes from the worker: every piece of it is shown as plain text (the
+    notes on another library or assignment quote only names that are identifiers)."""
     file = code(report.get("display_name", "your file"), 120)
     if report.get("syntax_error"):
         return f"{file} could not be loaded: {code(report['syntax_error'], 500)}"
     defined = [n for n in report.get("names", []) if not n.startswith("_")]
-    text = f"{file} defines no {code(name, 100)}."
+    imports = [m for m in report.get("imports", []) if str(m).isidentifier()]
+    notes = [framework_note(imports, frameworks),
+             other_assignment_note([n for n in defined if n.isidentifier()], pack) if pack
+             else ""]
+    text = "".join(f"{note}\n\n" for note in notes if note)
+    text += f"{file} defines no {code(name, 100)}."
     if defined:
         text += " It defines: " + ", ".join(code(n, 60) for n in defined[:20]) + "."
     errors = report.get("errors") or []

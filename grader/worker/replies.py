@@ -39,7 +39,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "display_name": _TEXT, "syntax_error": {"type": ["string", "null"]},
             "empty": {"type": "boolean"}, "skipped_note": _TEXT, "errors": _TEXTS,
-            "environment_errors": _TEXTS, "names": _TEXTS,
+            "environment_errors": _TEXTS, "names": _TEXTS, "imports": _TEXTS,
             "sections": {"type": "object", "additionalProperties": {
                 "type": "object", "properties": {"names": _TEXTS, "where": _TEXT,
                                                  "found_by": _TEXT}}},

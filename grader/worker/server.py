@@ -227,10 +227,12 @@ class Server:
             "display_name": self.source.display_name,
             "syntax_error": prepared.syntax_error,
             "empty": not self.source.text.strip(),
-            "skipped_note": describe_skipped(prepared, self.source) if prepared.skipped else "",
+            "skipped_note": (describe_skipped(prepared, self.source)
+                             if prepared.skipped or self.source.notes else ""),
             "errors": errors,
             "environment_errors": self.environment_errors,
             "names": names,
+            "imports": prepared.imports[:100],
             "sections": found if len(sections) > 1 else {},
         }
         return report, {}
