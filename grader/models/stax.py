@@ -49,12 +49,13 @@ ELEMENTWISE: dict[str, Callable[[], nn.Module]] = {
     "Identity": nn.Identity,
 }
 POOLS = ("MaxPool", "AvgPool", "SumPool")
-ALLOWED_LAYERS = ("Conv", "Dense", *POOLS, "Flatten", "Dropout", *ELEMENTWISE)
+ALLOWED_LAYERS = ("Conv", "Dense", *POOLS, "Flatten", "Dropout", "BatchNorm", *ELEMENTWISE)
 FIELDS: dict[str, frozenset[str]] = {
     "Conv": frozenset({"out_chan", "filter_shape", "strides", "padding", "dimension_numbers"}),
     "Dense": frozenset({"out_dim"}),
     **{pool: frozenset({"window_shape", "strides", "padding", "spec"}) for pool in POOLS},
     "Dropout": frozenset({"rate", "mode"}),
+    "BatchNorm": frozenset({"axis", "epsilon", "center", "scale"}),
 }
 MAX_WIDTH = 8192
 MAX_KERNEL = 28
@@ -205,6 +206,28 @@ def _check_dropout(index: int, layer: dict) -> None:
                                   f"`{rate!r:.40}` and mode `{mode!r:.40}`.")
 
 
+def _batch_norm_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int]:
+    """``stax.BatchNorm``: axes of the batch-first input (NHWC images, or (N, D)) that
+    include the batch axis 0, as stax's ``init_fun`` needs; its parameter count."""
+    axes, rank = layer.get("axis"), len(shape) + 1
+    layout = "(N, H, W, C)" if rank == 4 else "(N, D)"
+    if (not isinstance(axes, list) or not axes or not all(_is_int(a) for a in axes)
+            or len(set(axes)) != len(axes) or not all(0 <= a < rank for a in axes)
+            or 0 not in axes):
+        raise _fail(index, layer, f"`stax.BatchNorm(axis=...)` here normalises an input laid "
+                                  f"out {layout}: the axes must be distinct, among 0..{rank - 1} "
+                                  f"and include the batch axis 0 (stax's default is (0, 1, 2) "
+                                  f"for images, use (0,) after `Flatten`), not `{axes!r:.60}`.")
+    epsilon = layer.get("epsilon")
+    if (not isinstance(epsilon, int | float) or isinstance(epsilon, bool)
+            or not 0 <= epsilon < 1) or not all(isinstance(layer.get(k), bool)
+                                               for k in ("center", "scale")):
+        raise _fail(index, layer, "`stax.BatchNorm` needs an epsilon in [0, 1) and "
+                                  "`center`/`scale` that are True or False.")
+    kept = math.prod(d for i, d in enumerate(shape, start=1) if i not in axes)
+    return shape, kept * (int(layer["center"]) + int(layer["scale"]))
+
+
 def _layer_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int]:
     """The output shape of one validated layer and its parameter count."""
     kind = layer["type"]
@@ -218,6 +241,8 @@ def _layer_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int]:
         return (math.prod(shape),), 0
     if kind == "Dropout":
         _check_dropout(index, layer)
+    if kind == "BatchNorm":
+        return _batch_norm_shape(index, layer, shape)
     return shape, 0
 
 
@@ -282,6 +307,57 @@ class WindowSum(nn.Module):
                f"average={self.average}"
 
 
+NHWC_TO_NCHW = {0: 0, 1: 2, 2: 3, 3: 1}  # where each axis of an NHWC image is in NCHW
+
+
+class StaxBatchNorm(nn.Module):
+    """Stax's ``BatchNorm``: every call standardises with the statistics of the batch it is
+    given (stax keeps no running averages, in training or at test time), the variance as
+    ``jax.nn.standardize`` computes it (mean of squares minus squared mean, clipped at 0),
+    then scales by ``weight`` (stax's gamma) and shifts by ``bias`` (beta). Images are NCHW
+    here; ``axes`` are NHWC axes, as the student wrote them."""
+
+    def __init__(self, axes: Sequence[int], shape: Shape, epsilon: float, center: bool,
+                 scale: bool) -> None:
+        super().__init__()
+        self.epsilon = float(epsilon)
+        self.image = len(shape) == 3
+        full = (1, *shape)  # the batch-first stax layout
+        self.stax_shape = tuple(d for i, d in enumerate(full) if i not in axes)
+        self.nhwc_broadcast = [1 if i in axes else d for i, d in enumerate(full)]
+        self.dims = tuple(sorted(NHWC_TO_NCHW[a] if self.image else a for a in axes))
+        broadcast = self._to_nchw(np.ones(self.nhwc_broadcast, dtype=np.float32)).shape
+        self.weight = nn.Parameter(torch.ones(broadcast)) if scale else None
+        self.bias = nn.Parameter(torch.zeros(broadcast)) if center else None
+
+    def _to_nchw(self, array: np.ndarray) -> np.ndarray:
+        return array.transpose(0, 3, 1, 2) if self.image else array
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean = x.mean(dim=self.dims, keepdim=True)
+        variance = ((x * x).mean(dim=self.dims, keepdim=True) - mean * mean).clamp_min(0)
+        z = (x - mean) * torch.rsqrt(variance + self.epsilon)
+        if self.weight is not None:
+            z = z * self.weight
+        return z + self.bias if self.bias is not None else z
+
+    def load(self, beta: Any, gamma: Any) -> None:
+        """Stax's (beta, gamma), shaped like the axes not normalised (NHWC order); an empty
+        tuple where ``center`` or ``scale`` is off."""
+        for target, value in ((self.bias, beta), (self.weight, gamma)):
+            if target is None:
+                continue
+            array = np.asarray(value, dtype=np.float32)
+            if array.shape != self.stax_shape:
+                raise ValueError(f"a BatchNorm parameter of shape {array.shape}; the layer's "
+                                 f"is {self.stax_shape}")
+            nchw = self._to_nchw(array.reshape(self.nhwc_broadcast))
+            target.copy_(torch.from_numpy(np.array(nchw, order="C")))
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}, epsilon={self.epsilon:g}"
+
+
 class FlattenNHWC(nn.Module):
     """Stax's ``Flatten``: NCHW images are flattened in NHWC order, flat input is kept."""
 
@@ -344,6 +420,9 @@ def _modules(layer: dict, shape: Shape, generator: torch.Generator) -> list[nn.M
         return _dense(layer, shape, generator)
     if kind == "Flatten":
         return [FlattenNHWC()]
+    if kind == "BatchNorm":
+        return [StaxBatchNorm(layer["axis"], shape, layer["epsilon"], layer["center"],
+                              layer["scale"])]
     if kind == "Dropout":
         train = layer.get("mode", "train") == "train"
         return [nn.Dropout(1.0 - float(layer["rate"]))] if train else [nn.Identity()]
@@ -382,12 +461,16 @@ def _weighted_params(params: Any) -> Iterator[tuple[Any, Any]]:
 
 def load_stax_params(model: nn.Sequential, params: Any) -> None:
     """Copy stax parameters (``init_fun``'s list, arrays as numpy) into a rebuilt model."""
-    weighted = [m for m in model.modules() if isinstance(m, nn.Conv2d | nn.Linear)]
+    weighted = [m for m in model.modules()
+                if isinstance(m, nn.Conv2d | nn.Linear | StaxBatchNorm)]
     pairs = list(_weighted_params(params))
     if len(weighted) != len(pairs):
         raise ValueError(f"params hold {len(pairs)} weighted layers, the model {len(weighted)}")
     with torch.no_grad():
         for module, (w, b) in zip(weighted, pairs, strict=True):
+            if isinstance(module, StaxBatchNorm):  # stax's (beta, gamma)
+                module.load(w, b)
+                continue
             layout = (3, 2, 0, 1) if isinstance(module, nn.Conv2d) else (1, 0)  # HWIO -> OIHW
             weight = np.array(np.asarray(w, dtype=np.float32).transpose(layout), order="C")
             module.weight.copy_(torch.from_numpy(weight))

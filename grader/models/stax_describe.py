@@ -347,7 +347,26 @@ def _dropout(position: int, init: Any, apply: Any) -> Layer:
     return {"type": "Dropout", "rate": _plain(cells["rate"]), "mode": mode}
 
 
+def _batch_norm(position: int, init: Any, apply: Any) -> Layer:
+    """``stax.BatchNorm``: the axes it normalises over (of NHWC images or (N, D) vectors),
+    epsilon, and whether it has a shift (``center``) and a scale (``scale``). Custom
+    ``beta_init``/``gamma_init`` are not described: the grader starts from stax's zeros and
+    ones, and a model's own parameters are loaded when its outputs are compared."""
+    cells = _needs(position, apply, "axes", "BatchNorm")
+    if not {"axis", "epsilon", "center", "scale"} <= set(cells):
+        return _unknown(apply)
+    axis = cells["axis"]
+    axes = [axis] if isinstance(axis, numbers.Integral) else list(axis) \
+        if isinstance(axis, tuple | list) else None
+    if axes is None or not all(isinstance(a, numbers.Integral) for a in axes):
+        return {"type": "unknown", "name": f"BatchNorm(axis={_plain(axis)!r})"[:_NAME_CHARS]}
+    return {"type": "BatchNorm", "axis": [int(a) for a in axes],
+            "epsilon": _number(cells["epsilon"]), "center": bool(cells["center"]),
+            "scale": bool(cells["scale"])}
+
+
 _DESCRIBERS: dict[str, Callable[[int, Any, Any], Layer]] = {
+    "BatchNorm": _batch_norm,
     "GeneralConv": _conv,
     "Dense": _dense,
     "PoolingLayer": _pool,

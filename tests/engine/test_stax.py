@@ -121,8 +121,8 @@ def test_describe_unknown_layers_without_raising() -> None:
     ))
     unknown = [layer for layer in spec if layer["type"] == "unknown"]
     names = [layer["name"] for layer in unknown]
-    assert names[:2] == ["MyScale", "BatchNorm"]
-    assert names[2].startswith("elementwise(") and "negative_slope=0.2" in names[2]
+    assert names[0] == "MyScale" and spec[1]["type"] == "BatchNorm"
+    assert names[1].startswith("elementwise(") and "negative_slope=0.2" in names[1]
     assert {"FanOut", "parallel", "FanInSum", "GeneralConvTranspose"} <= set(names)
     assert all(len(n) <= 100 for n in names)
     assert spec[-1]["type"] == "Conv"  # other dimension numbers are reported, not hidden
@@ -164,6 +164,12 @@ ARCHITECTURES = {
         stax.serial(stax.Conv(3, (2, 2), strides=(2, 2), padding="SAME_LOWER"), stax.Relu),
         stax.serial(stax.MaxPool((2, 2), padding="SAME"), stax.Identity),
         stax.Flatten, stax.Dropout(0.7, mode="test"), stax.Dense(9), stax.Gelu)),
+    "batchnorm": ((12, 10, 3), lambda: stax.serial(  # batch statistics, stax's defaults
+        stax.Conv(4, (3, 3)), stax.BatchNorm(), stax.Relu, stax.Flatten, stax.Dense(6),
+        stax.BatchNorm(axis=(0,)), stax.Dense(3))),
+    "batchnorm-axes": ((12, 10, 3), lambda: stax.serial(  # per-row and per-(H, W) params
+        stax.Conv(4, (3, 3)), stax.BatchNorm(axis=(0, 1), center=False, epsilon=1e-3),
+        stax.BatchNorm(axis=(0, 3), scale=False), stax.Flatten, stax.Dense(3))),
     "mlp": ((8, 8, 2), lambda: stax.serial(
         stax.Flatten, stax.Dense(32), stax.Selu, stax.Dense(16), stax.LeakyRelu,
         stax.Dense(16), stax.Softplus, stax.Dense(10), stax.LogSoftmax)),
@@ -280,7 +286,13 @@ FLAT = {"type": "Flatten"}
      r"Layer 2 \(`Dense`\).*channel axis.*stax\.Flatten"),
     ([FLAT, {"type": "unknown", "name": "MyScale"}], r"Layer 2 \(`unknown`\).*`MyScale`.*"
                                                      r"stax\.Conv"),
-    ([{"type": "BatchNorm"}], r"Layer 1 \(`BatchNorm`\).*not a layer"),
+    ([{"type": "GeneralConvTranspose"}], r"Layer 1 \(`GeneralConvTranspose`\).*not a layer"),
+    ([{"type": "BatchNorm", "axis": [1, 2], "epsilon": 1e-5, "center": True, "scale": True}],
+     r"Layer 1 \(`BatchNorm`\).*batch axis 0"),
+    ([FLAT, {"type": "BatchNorm", "axis": [0, 1, 2], "epsilon": 1e-5, "center": True,
+             "scale": True}], r"Layer 2 \(`BatchNorm`\).*\(N, D\).*use \(0,\) after"),
+    ([{"type": "BatchNorm", "axis": [0], "epsilon": -1, "center": True, "scale": True}],
+     r"epsilon"),
     ([{"type": "Exp"}], r"Layer 1 \(`Exp`\).*Use only"),
     ([FLAT, {"type": "Dense", "out_dim": 10**6}], r"Layer 2 .*`out_dim`.*1 to 8192"),
     ([conv(8192, [28, 28], [1, 1], "SAME"), FLAT, {"type": "Dense", "out_dim": 8192}],
