@@ -11,6 +11,8 @@ from grader.packs import load_pack
 from grader.worker.client import Worker
 from grader.worker.proxy import Student
 
+from .known import SUBMISSIONS
+
 pytest.importorskip("jax")
 pytestmark = pytest.mark.slow
 PACK = load_pack("ece1513_a4")
@@ -74,3 +76,24 @@ def test_convnet_path_runs_on_cpu(reference, small_mnist):
     assert summary.runs[0].determinism["seed"] == 0 and summary.runs[1].determinism["seed"] == 1
     text = describe_convnet_runs(reference, net, summary)
     assert "± " in text and "mean ± std over 2 runs" in text and "Your report: 99.20 %" in text
+
+
+def test_a_batchnorm_convnet_trains_on_cpu(small_mnist):
+    """A real hand-in's convnet with `stax.BatchNorm` after each convolution is rebuilt and
+    trained by the same path (batch statistics: the rebuilt layer has no running state)."""
+    from grader.models.stax import StaxBatchNorm, rebuild_stax
+    from tests.ece1513_a4.convnet import convnet
+    from tests.ece1513_a4.thresholds import train_convnet_runs
+
+    path = SUBMISSIONS / "ece1513_a4" / "correct" / "convnet_batchnorm.py"
+    worker = Worker(path, path.parent, limits=PACK.limits, load=PACK.load_options)
+    worker.start()
+    try:
+        net = convnet(Student(worker))
+    finally:
+        worker.stop()
+    assert [layer["type"] for layer in net.spec][:3] == ["Conv", "BatchNorm", "Relu"]
+    norms = [m for m in rebuild_stax(net.spec).modules() if isinstance(m, StaxBatchNorm)]
+    assert len(norms) == 2 and all(m.weight.shape == (1, m.weight.shape[1], 1, 1) for m in norms)
+    summary = train_convnet_runs(net, small_mnist, runs=1, epochs=1)
+    assert 0.1 < summary.mean <= 1
