@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 import time
 import tomllib
@@ -105,6 +106,10 @@ def _check_train(args: argparse.Namespace) -> int:
     """``grader check --train [PROBLEM]``: the pack's GPU training tests, run on the CPU."""
     if not Path(args.submission).exists():
         print(f"grader: {args.submission}: no such file or folder", file=sys.stderr)
+        return 2
+    if args.train and not re.fullmatch(r"[\w.-]+", args.train):
+        print(f"grader: --train {args.train!r}: give one problem's name or part of it "
+              "(letters, digits, `_`, `-`, `.`), e.g. --train 2C.", file=sys.stderr)
         return 2
     pack = load_pack(_pack_name(args.assignment, args.submission))
     if not pack.has_gpu_tests:

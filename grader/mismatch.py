@@ -41,16 +41,17 @@ def framework_note(imports: Iterable[str], expected: Iterable[str]) -> str:
 
 
 def other_assignment_note(defined: Iterable[str], this_pack: str) -> str:
-    """A sentence when the file defines most of another pack's template names and few of
-    this one's: the hand-in of another assignment; else ""."""
+    """A sentence when the file defines many of another pack's template names (three at
+    least: `load_mnist` and `one_hot` alone are any notebook's helpers) and none of this
+    one's: the hand-in of another assignment; else ""."""
     defined = set(defined)
     mine = _template_names(this_pack)
     for name in available_packs():
         theirs = _template_names(name)
         if name == this_pack or len(theirs) < 2:
             continue
-        if len(theirs & defined) >= max(2, len(theirs) // 2) \
-                and len(mine & defined) < len(theirs & defined) // 2 + 1:
+        # evidence: 3 or more of that template's names (a third of them), none of this one's
+        if len(theirs & defined) >= max(3, len(theirs) // 3) and not mine & defined:
             shown = ", ".join(f"`{n}`" for n in sorted(theirs & defined)[:6])
             return (f"**This looks like the hand-in of another assignment**, "
                     f"{_title(name)} (it defines {shown}). Check that you uploaded the file "

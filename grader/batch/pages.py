@@ -74,10 +74,27 @@ def _cell(text: Any) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
 def _fenced(output: str) -> str:
-    """Close a code fence left open, so one test's output cannot swallow the rest of the page."""
-    fences = sum(1 for line in output.splitlines() if line.lstrip().startswith(("```", "~~~")))
-    return output + "\n```" if fences % 2 else output
+    """Close a code fence left open, so one test's output cannot swallow the rest of the page.
+
+    Fences are matched as CommonMark does: a block opened by N backticks (or tildes) is closed
+    only by a line of at least N of the same character and nothing else, so the longer fences
+    the feedback puts around quoted text (holding a line of ```) are not miscounted."""
+    open_fence = ""
+    for line in output.splitlines():
+        match = _FENCE.match(line)
+        if not match:
+            continue
+        fence, rest = match.groups()
+        if not open_fence:
+            if not (fence[0] == "`" and "`" in rest):  # an info string may not hold a backtick
+                open_fence = fence
+        elif fence[0] == open_fence[0] and len(fence) >= len(open_fence) and not rest.strip():
+            open_fence = ""
+    return f"{output}\n{open_fence}" if open_fence else output
 
 
 def curves_of(results: dict) -> list[tuple[str, dict, dict]]:

@@ -360,7 +360,9 @@ def _pattern_hint(
             return bool(ok.all())
         return float(ok.mean()) >= 0.99
 
-    axis_hint = _normalised_axis_hint(a, e)
+    square = a.ndim == 2 and a.shape[0] == a.shape[1] > 1
+    # a transposed square result is also "normalised along the other axis": transposed first
+    axis_hint = None if square and explains(e.T) else _normalised_axis_hint(a, e)
     if axis_hint:
         return axis_hint
     if not a.any():
@@ -373,7 +375,6 @@ def _pattern_hint(
             "Your values are close to the expected ones, just not within the tolerance: "
             "float32 instead of float64, or a numerically less stable formula?"
         )
-    square = a.ndim == 2 and a.shape[0] == a.shape[1] > 1
     if square and explains(e.T) and not explains(e):  # symmetric e: no evidence of a transpose
         return (
             "Your values match the expected ones transposed: check the order of the operands "
@@ -438,10 +439,11 @@ def _normalised_axis_hint(a: np.ndarray, e: np.ndarray) -> str | None:
 
     def where(axis: int) -> str:
         return f"axis {axis} ({_AXIS_WORDS.get((a.ndim, axis), 'that axis')})"
+    last = wanted[0] == e.ndim - 1
+    how = "With one example per row, reduce" if last and e.ndim == 2 else "Reduce"
     return (f"Your values {kind} along {where(got[0])}, the expected ones along "
-            f"{where(wanted[0])}: normalised over the wrong axis? With one example per row, "
-            f"reduce over `axis={wanted[0]}` with `keepdims=True`"
-            + (" (or `axis=-1`)." if wanted[0] == e.ndim - 1 else "."))
+            f"{where(wanted[0])}: normalised over the wrong axis? {how} over "
+            f"`axis={wanted[0]}` with `keepdims=True`" + (" (or `axis=-1`)." if last else "."))
 
 
 _AXIS_WORDS = {(2, 0): "down each column", (2, 1): "across each row"}

@@ -56,9 +56,14 @@ def fixed_rate(steps_by_rate: Mapping[float, Steps]) -> float | None:
 
 
 def fixed_rate_message(rate: float, given: Sequence[float], *, function: str,
-                       source: str) -> str:
-    """What to tell the student when `fixed_rate` found one."""
+                       source: str, takes_rate: bool = False) -> str:
+    """What to tell the student when `fixed_rate` found one. ``source`` is where the rate
+    should come from (``self.lr``, the global ``learning_rate``, a parameter)."""
     told = " and ".join(f"{g:g}" for g in given)
+    if abs(rate - 1.0) <= 1e-2:
+        return (f"`{function}` steps by the gradient itself whatever rate it is given (it was "
+                f"given {told}): multiply the gradient by the learning rate from {source}.")
+    cause = (f"it ignores {source} and uses another rate" if takes_rate
+             else f"a number written into `{function}` instead of {source}?")
     return (f"`{function}` steps with a learning rate of {rate:.4g} whatever rate it is given "
-            f"(it was given {told}, and each step was {rate:.4g} times the gradient): a number "
-            f"written into `{function}` instead of {source}?")
+            f"(it was given {told}, and each step was {rate:.4g} times the gradient): {cause}")

@@ -103,15 +103,30 @@ NOTEBOOK_AS_PY = (
 
 def _read_python(path: Path) -> Source:
     notes: list[str] = []
-    text = _decode(_read_bytes(path, MAX_PY_BYTES), notes, path.name)
+    data = _read_bytes(path, MAX_NOTEBOOK_BYTES if _looks_like_json(path) else MAX_PY_BYTES)
+    text = _decode(data, notes, path.name)
     notebook = _notebook_json(text)
     if notebook is not None:  # a notebook renamed (or downloaded raw) as .py
         source = _combine_cells(notebook, path.name, notes)
         source.notes.insert(0, NOTEBOOK_AS_PY.format(name=path.name))
         return source
+    if len(data) > MAX_PY_BYTES:  # JSON-looking but no notebook: the .py limit holds
+        raise SubmissionUnreadable(f"{path.name} is {len(data) // (1024 * 1024)} MB, more "
+                                   f"than the {MAX_PY_BYTES // (1024 * 1024)} MB limit")
     lines, found = neutralise_magics(split_lines(text))
     magics = [(i + 1, line) for i, line in found]
     return Source("\n".join(lines), path.name, None, magics, notes)
+
+
+def _looks_like_json(path: Path) -> bool:
+    """Whether a .py file starts like a JSON object (a notebook may be far larger than
+    any Python file)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+    except OSError:
+        return False
+    return head.removeprefix(_BOM).lstrip().startswith(b"{")
 
 
 def _notebook_json(text: str) -> list[object] | None:

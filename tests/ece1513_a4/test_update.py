@@ -216,5 +216,6 @@ def _fail_if_rate_is_fixed(student, rates, takes_rate, wrong) -> None:
     fixed = fixed_rate(steps)
     if fixed is not None:
         source = "its `learning_rate` parameter" if takes_rate else "the global `learning_rate`"
-        fail(fixed_rate_message(fixed, rates, function="update", source=source) + "\n\n"
+        fail(fixed_rate_message(fixed, rates, function="update", source=source,
+                                takes_rate=takes_rate) + "\n\n"
              + re.sub(r"\*\*Hint:\*\*[^\n]*\n\n?", "", str(wrong)))

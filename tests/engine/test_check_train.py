@@ -38,3 +38,9 @@ def test_train_on_a_pack_without_gpu_tests_points_to_slow(capfd):
     solution = load_pack("ift6135_a1").reference_dir / "solution.py"
     assert main(["check", str(solution), "--assignment", "ift6135_a1", "--train"]) == 2
     assert "--slow" in capfd.readouterr().err
+
+
+def test_train_refuses_a_problem_that_is_no_name(capfd):
+    solution = CS155.reference_dir / "solution.py"
+    assert main(["check", str(solution), "--assignment", "cs155_set4", "--train", "2C or"]) == 2
+    assert "give one problem's name" in capfd.readouterr().err

@@ -51,6 +51,17 @@ def test_one_row_softmax_over_axis_0_is_all_ones_and_named():
     assert hint and "along axis 0" in hint
 
 
+def test_a_transposed_square_softmax_is_called_transposed(logits):
+    square = _softmax(logits[:4], 1)
+    hint = pattern_hint(square.T, square)
+    assert hint and "transposed" in hint and "axis" not in hint
+
+
+def test_expected_columns_are_not_described_as_rows(logits):
+    hint = pattern_hint(_softmax(logits, 1), _softmax(logits, 0))
+    assert hint and "Reduce over `axis=0`" in hint and "one example per row" not in hint
+
+
 def test_softmax_on_the_right_axis_but_wrong_values_is_not_an_axis_hint(logits):
     """Rows that sum to 1 but are not the softmax (e.g. a temperature): no axis hint."""
     hint = pattern_hint(_softmax(2 * logits, 1), _softmax(logits, 1))
@@ -154,6 +165,18 @@ def test_a_step_that_is_not_one_rate_times_the_gradient_has_no_rate():
     steps = _steps(0.1)
     steps[1] = (-steps[1][0], steps[1][1])  # biases stepped the wrong way
     assert implied_rate(steps) is None
+
+
+def test_a_step_of_the_gradient_itself_is_told_to_multiply_by_the_rate():
+    rate = fixed_rate({0.37: _steps(1.0, 1), 0.0925: _steps(1.0, 2)})
+    text = fixed_rate_message(rate, [0.37, 0.0925], function="update", source="`self.lr`")
+    assert "by the gradient itself" in text and "multiply the gradient" in text
+
+
+def test_an_update_that_ignores_its_rate_parameter_is_told_so():
+    text = fixed_rate_message(0.1, [0.025, 0.0125], function="update", takes_rate=True,
+                              source="its `learning_rate` parameter")
+    assert "ignores its `learning_rate` parameter" in text and "written into" not in text
 
 
 def test_fixed_rate_needs_two_rates():

@@ -289,3 +289,17 @@ def test_threshold_is_drawn(tmp_path: Path):
     b = matplotlib.image.imread(plot_curves(without, tmp_path / "b.png"))
     assert a.shape == b.shape == (350, 600, 4)  # 6 x 3.5 in at 100 dpi
     assert (a != b).any()
+
+
+def test_a_quoted_line_of_backticks_does_not_open_a_block_over_the_page():
+    """The feedback quotes a student's message in a fence longer than any line inside it;
+    the page must not count that inner ``` as a fence left open."""
+    from markdown_it import MarkdownIt
+
+    from grader.feedback import block
+
+    output = "Your code raised `ValueError`:\n" + block("```\nprint(1)")
+    md = render_markdown(make_results(output=output), student="a", title="t")
+    html = MarkdownIt("commonmark").enable("table").render(md)
+    assert "<table>" in html.split("All tests")[1]  # the full table is still a table
+    assert md.count("````") == 2

@@ -8,6 +8,7 @@ import pytest
 
 from grader.checks import as_array, fixed_rate, fixed_rate_message
 from grader.feedback import GradingFailure, fail
+from grader.worker.client import SubmissionError
 
 from .common import (
     assert_arrays,
@@ -50,7 +51,10 @@ def _judge(student, rng, lr, keys, *, context, factors=None) -> None:
         assert_arrays(taken, wanted, keys, **precision, context=context, factors=factors)
     except GradingFailure as wrong:
         other = lr / 4
-        taken_other, wanted_other, _, _ = _step(student, rng, other)
+        try:
+            taken_other, wanted_other, _, _ = _step(student, rng, other)
+        except (GradingFailure, SubmissionError):
+            raise wrong from None  # the probe at another rate tells nothing: the real failure
         rate = fixed_rate({lr: [(taken[k], wanted[k] / lr) for k in all_keys],
                            other: [(taken_other[k], wanted_other[k] / other)
                                    for k in all_keys]})
