@@ -364,19 +364,24 @@ class Worker:
             self.received += wire.frame_bytes(header, arrays)
             return header, arrays
         except TimeoutError:
-            self._die(f"the worker stopped sending in the middle of a reply while {doing}",
-                      timeout=True)
+            if not gone:
+                self._die(f"the worker stopped sending in the middle of a reply while {doing}",
+                          timeout=True)
+            self._died(doing)  # it exited; a child it left holds the socket open, silent
         except (EOFError, OSError):
-            code = self._exit_code()
-            if code is not None and code > 128 and self.sandbox and \
-                    self.sandbox.kind == "bubblewrap":
-                code = 128 - code  # bubblewrap exits 128 + N when the worker died of signal N
-            self._die(f"the worker process died while {doing} ({_exit_text(code)})")
+            self._died(doing)
         except wire.WireError as exc:
             self._die(f"the worker broke the protocol while {doing} (it was stopped): {exc}")
         finally:
             if self.sock is not None:
                 self.sock.settimeout(None)
+
+    def _died(self, doing: str) -> None:
+        code = self._exit_code()
+        if code is not None and code > 128 and self.sandbox and \
+                self.sandbox.kind == "bubblewrap":
+            code = 128 - code  # bubblewrap exits 128 + N when the worker died of signal N
+        self._die(f"the worker process died while {doing} ({_exit_text(code)})")
 
     def _exit_code(self) -> int | None:
         """The worker's exit status, waiting a little; None if it is still running."""
