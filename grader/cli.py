@@ -69,9 +69,16 @@ def _assignment_from_config(submission: str | os.PathLike | None) -> str | None:
     return None
 
 
+def _missing(submission: str) -> bool:
+    """Say so when the hand-in to grade does not exist (exit status 2 for the caller)."""
+    if Path(submission).exists():
+        return False
+    print(f"grader: {submission}: no such file or folder", file=sys.stderr)
+    return True
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
-    if not Path(args.submission).exists():
-        print(f"grader: {args.submission}: no such file or folder", file=sys.stderr)
+    if _missing(args.submission):
         return 2
     pack = load_pack(_pack_name(args.assignment, args.submission))
     options = GradeOptions(public_only=args.public_only, fast=args.fast, load_mode=args.load_mode,
@@ -104,8 +111,7 @@ The GPU run decides. Each bar is one run; its time left is measured on this mach
 
 def _check_train(args: argparse.Namespace) -> int:
     """``grader check --train [PROBLEM]``: the pack's GPU training tests, run on the CPU."""
-    if not Path(args.submission).exists():
-        print(f"grader: {args.submission}: no such file or folder", file=sys.stderr)
+    if _missing(args.submission):
         return 2
     if args.train and not re.fullmatch(r"[\w.-]+", args.train):
         print(f"grader: --train {args.train!r}: give one problem's name or part of it "

@@ -1,6 +1,12 @@
 """Checks used by grading tests; each raises GradingFailure with student-facing Markdown."""
 
-from grader.checks.arrays import as_array, assert_allclose, assert_scalar_close, pattern_hint
+from grader.checks.arrays import (
+    as_array,
+    assert_allclose,
+    assert_scalar_close,
+    pattern_hint,
+    without_hint,
+)
 from grader.checks.charged_once import judge_apart, plain_functions, twin_functions
 from grader.checks.gradients import central_difference, gradient_mismatch, sample_indices
 from grader.checks.rates import fixed_rate, fixed_rate_message, implied_rate
@@ -37,4 +43,5 @@ __all__ = [
     "sample_indices",
     "twin_functions",
     "uniform_cdf",
+    "without_hint",
 ]

@@ -10,6 +10,7 @@ explains nearly every entry to a tight tolerance.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from grader.feedback import describe_value, fail, format_number, show_array
 
-__all__ = ["as_array", "assert_allclose", "assert_scalar_close", "pattern_hint"]
+__all__ = ["as_array", "assert_allclose", "assert_scalar_close", "pattern_hint", "without_hint"]
 
 _NUMERIC_KINDS = "biufc"
 _NONFINITE_HINT = (
@@ -319,6 +320,15 @@ def _not_scalar_message(
 
 
 # --- pattern hints ----------------------------------------------------------------------
+
+
+_HINT_PARAGRAPH = re.compile(r"\*\*Hint:\*\*[^\n]*\n\n?")
+
+
+def without_hint(message: str) -> str:
+    """A failure message of these checks without its **Hint:** paragraph, for a caller that
+    found the real cause (a fixed learning rate is no "constant factor")."""
+    return _HINT_PARAGRAPH.sub("", message)
 
 
 def pattern_hint(actual: Any, expected: Any, *, rtol: float = 1e-6, atol: float = 1e-8,

@@ -11,12 +11,19 @@ the mean cross-entropy, computed here (torch autograd in float64), never by the 
 
 from __future__ import annotations
 
+import contextlib
 import re
 
 import numpy as np
 import pytest
 
-from grader.checks import as_array, assert_allclose, fixed_rate, fixed_rate_message
+from grader.checks import (
+    as_array,
+    assert_allclose,
+    fixed_rate,
+    fixed_rate_message,
+    without_hint,
+)
 from grader.checks.substance import require_substance
 from grader.feedback import GradingFailure, fail
 from grader.worker.client import SubmissionError
@@ -112,14 +119,35 @@ def _judge(taken, wanted, rate, what):
                         factors={"the batch size (8)": 8, "-1": -1})
 
 
+def _coefficients(sizes, w_seed: int, b_seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The gradient of the linear loss that stands in for the student's, layer by layer."""
+    return [(np.random.default_rng(w_seed + i).normal(0, 1, (m, n)).astype(np.float32),
+             np.random.default_rng(b_seed + i).normal(0, 1, n).astype(np.float32))
+            for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))]
+
+
+@contextlib.contextmanager
+def _global_rate_set(p1, rate, takes_rate):
+    """The global `learning_rate` set to ``rate`` for a while, unless the rate is update's
+    parameter (then the call passes it). A jitted update is traced again for new shapes and
+    reads the new value."""
+    if takes_rate:
+        yield
+        return
+    before = p1.learning_rate
+    p1.learning_rate = rate
+    try:
+        yield
+    finally:
+        p1.learning_rate = before
+
+
 def _check(student, sizes, seed, feedback, lr=None):
     """The rule, judged with a loss of known gradient in place of the student's; if the
     student's update does not go through the global `loss`, its own step is judged against
     the reference gradient of the mean cross-entropy."""
     p1 = problem1(student)
-    coefficients = [(np.random.default_rng(seed + i).normal(0, 1, (m, n)).astype(np.float32),
-                     np.random.default_rng(seed + 100 + i).normal(0, 1, n).astype(np.float32))
-                    for i, (m, n) in enumerate(zip(sizes[:-1], sizes[1:], strict=True))]
+    coefficients = _coefficients(sizes, seed, seed + 100)
     try:
         with p1.standing_in_linear("loss", coefficients):
             _, _, rate, note, taken = _step(student, sizes, seed, lr)
@@ -178,16 +206,9 @@ def test_update_uses_learning_rate(student, feedback):
 
 def _check_at(student, rate, takes_rate, feedback) -> None:
     """The rule judged with the learning rate changed to ``rate``."""
-    if takes_rate:  # the rate is update's parameter: call it with another one
-        _check(student, [11, 7, 10], seed=3, feedback=feedback, lr=rate)
-        return
-    p1 = problem1(student)
-    before = p1.learning_rate
-    p1.learning_rate = rate
-    try:  # new shapes: a jitted update is traced again and reads the new learning_rate
-        _check(student, [11, 7, 10], seed=3, feedback=feedback)
-    finally:
-        p1.learning_rate = before
+    with _global_rate_set(problem1(student), rate, takes_rate):
+        _check(student, [11, 7, 10], seed=3, feedback=feedback,
+               lr=rate if takes_rate else None)
 
 
 def _fail_if_rate_is_fixed(student, rates, takes_rate, wrong) -> None:
@@ -197,25 +218,17 @@ def _fail_if_rate_is_fixed(student, rates, takes_rate, wrong) -> None:
     p1 = problem1(student)
     steps = {}
     for i, rate in enumerate(rates):
-        coefficients = [(np.random.default_rng(50 + i).normal(0, 1, (m, n)).astype(np.float32),
-                         np.random.default_rng(60 + i).normal(0, 1, n).astype(np.float32))
-                        for m, n in zip(sizes[:-1], sizes[1:], strict=True)]
-        before = p1.learning_rate if not takes_rate else None
+        coefficients = _coefficients(sizes, 50 + 10 * i, 70 + 10 * i)
         try:
-            if not takes_rate:
-                p1.learning_rate = rate
-            with p1.standing_in_linear("loss", coefficients):
+            with _global_rate_set(p1, rate, takes_rate), \
+                    p1.standing_in_linear("loss", coefficients):
                 _, _, _, _, taken = _step(student, sizes, 3 + i, rate if takes_rate else None)
         except (GradingFailure, SubmissionError):
             return
-        finally:
-            if not takes_rate:
-                p1.learning_rate = before
         gradients = [c for pair in coefficients for c in pair]
         steps[rate] = [(step, g) for (_, step), g in zip(taken, gradients, strict=True)]
     fixed = fixed_rate(steps)
     if fixed is not None:
         source = "its `learning_rate` parameter" if takes_rate else "the global `learning_rate`"
         fail(fixed_rate_message(fixed, rates, function="update", source=source,
-                                takes_rate=takes_rate) + "\n\n"
-             + re.sub(r"\*\*Hint:\*\*[^\n]*\n\n?", "", str(wrong)))
+                                takes_rate=takes_rate) + "\n\n" + without_hint(str(wrong)))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from grader.checks import as_array, fixed_rate, fixed_rate_message
+from grader.checks import as_array, fixed_rate, fixed_rate_message, without_hint
 from grader.feedback import GradingFailure, fail
 from grader.worker.client import SubmissionError
 
@@ -61,7 +59,7 @@ def _judge(student, rng, lr, keys, *, context, factors=None) -> None:
         if rate is None:
             raise
         fail(fixed_rate_message(rate, [lr, other], function="update", source="`self.lr`")
-             + "\n\n" + re.sub(r"\*\*Hint:\*\*[^\n]*\n\n?", "", str(wrong)))
+             + "\n\n" + without_hint(str(wrong)))
 
 
 @pytest.mark.graded(points=2, function="update")
