@@ -4,6 +4,7 @@ go wrong still giving a complete, valid results file."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,10 @@ from grader.results import validate
 from grader.runner import GradeOptions, grade
 
 PACKROOT = Path(__file__).parent / "packroot"
+# the variables by which Hypothesis tells it runs on a CI machine (and loads its "ci" profile)
+HYPOTHESIS_CI_VARIABLES = ("CI", "TF_BUILD", "BUILDKITE", "CIRCLECI", "CIRRUS_CI",
+                           "CODEBUILD_BUILD_ID", "GITHUB_ACTIONS", "GITLAB_CI",
+                           "HEROKU_TEST_RUN_ID", "TEAMCITY_VERSION")
 REFERENCE = (PACKROOT / "reference" / "mini" / "solution.py").read_text()
 
 
@@ -254,17 +259,26 @@ def test_grading_a_path_that_does_not_exist_is_an_error(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
 
 
-def test_installing_the_grader_leaves_other_projects_tests_alone(tmp_path):
+@pytest.mark.parametrize("ci", [False, True], ids=["desk", "ci"])
+def test_installing_the_grader_leaves_other_projects_tests_alone(tmp_path, ci):
     """The plugin is installed for every pytest session of the environment: only a grading
-    run gets its Hypothesis profile (derandomized, health checks off)."""
+    run gets its Hypothesis profile. Elsewhere the profile is the one Hypothesis itself picks,
+    which on a CI machine (``CI`` set) is its own derandomized "ci" profile."""
     (tmp_path / "test_other.py").write_text(
-        "from hypothesis import settings\n\n\ndef test_default_profile():\n"
-        "    assert settings.default.derandomize is False\n"
-        "    assert settings.default.database is not None\n")
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                          str(tmp_path / "test_other.py")], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=120)
-    assert run.returncode == 0, run.stdout[-2000:]
+        "import os\n\nfrom hypothesis import settings\n\n\ndef test_profile():\n"
+        "    with open(os.environ['PROFILE_OUT'], 'a') as f:\n"
+        "        f.write(repr(settings.default) + '\\n')\n")
+    env = {k: v for k, v in os.environ.items() if k not in HYPOTHESIS_CI_VARIABLES}
+    env.update({"PROFILE_OUT": str(tmp_path / "profiles.txt")}, **({"CI": "true"} if ci else {}))
+    for plugins in ([], ["-p", "no:grader"]):
+        run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                              *plugins, str(tmp_path / "test_other.py")], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0, run.stdout[-2000:]
+    with_grader, without = (tmp_path / "profiles.txt").read_text().splitlines()
+    assert with_grader == without
+    if ci:
+        assert "derandomize=True" in with_grader  # Hypothesis' own "ci" profile, untouched
 
 
 def test_version_and_module_entry_point():
