@@ -15,6 +15,7 @@ at two positions (shared weights would become two separate layers).
 from __future__ import annotations
 
 import numbers
+import sys
 from collections.abc import Collection, Iterator
 from typing import Any
 
@@ -25,7 +26,7 @@ from torch.nn.modules import module as torch_module
 from grader.feedback import MarkdownError
 from grader.models.layers import MAX_LAYERS, WHITELIST, Arg, LayerType, format_names
 
-__all__ = ["DescribeError", "describe_model", "probe_model"]
+__all__ = ["DescribeError", "describe_model", "model_framework", "probe_model"]
 
 MAX_NESTING = 16
 _REBUILT = "the grader rebuilds your model from standard layers, so that change would be lost"
@@ -61,6 +62,16 @@ def describe_model(model: Any, allowed: Collection[str] | None = None) -> Descri
             )
         described.append(_describe_layer(_where(position, path), layer, names, weighted, position))
     return described
+
+
+def model_framework(model: Any) -> str:
+    """``"keras"`` for a Keras model, else ``"torch"``: which describer a pack that accepts
+    both frameworks asks. Only routing: each describer refuses what it cannot read, and the
+    trusted side validates whatever comes back. Keras is not imported here (a hand-in that
+    never imported it cannot have built a Keras model)."""
+    keras = sys.modules.get("keras")
+    base = getattr(keras, "Model", None) if keras is not None else None
+    return "keras" if isinstance(base, type) and isinstance(model, base) else "torch"
 
 
 MAX_PROBE_IMAGES = 64

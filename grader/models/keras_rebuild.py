@@ -35,7 +35,7 @@ from grader.feedback import MarkdownError
 from grader.models.stax import TRUNCATED_STD, FlattenNHWC, WindowSum, same_pads, torch_pad
 
 __all__ = ["ACTIVATIONS", "ALLOWED_LAYERS", "KerasSpecError", "KerasModel", "Rebuilt",
-           "check_keras_spec", "load_keras_weights", "rebuild_keras"]
+           "check_keras_spec", "fidelity_gap", "load_keras_weights", "rebuild_keras"]
 
 Shape = tuple[int, ...]
 MAX_WIDTH = 8192
@@ -146,6 +146,9 @@ class Rebuilt:
     model: nn.Sequential
     spec: KerasModel
     weighted: dict[int, nn.Module] = field(default_factory=dict)  # layer index -> module
+    # the modules each Keras layer became, in order (an `InputLayer` or a linear activation
+    # becomes none); `model` is these, after a leading `Flatten` for flat inputs
+    parts: list[list[nn.Module]] = field(default_factory=list)
     regularized: list[tuple[torch.Tensor, float, float]] = field(default_factory=list)
 
     def penalty(self) -> torch.Tensor | None:
@@ -589,9 +592,11 @@ def rebuild_keras(spec: Any, *, seed: int = 0) -> Rebuilt:
     modules: list[nn.Module] = [nn.Flatten()] if len(model_spec.input_shape) == 1 else []
     weighted: dict[int, nn.Module] = {}
     regularized: list[tuple[torch.Tensor, float, float]] = []
+    per_layer: list[list[nn.Module]] = []
     for index, layer in enumerate(model_spec.layers):
         parts, holder = _modules(layer, generator)
-        modules += [m for m in parts if not isinstance(m, nn.Identity)]
+        per_layer.append([m for m in parts if not isinstance(m, nn.Identity)])
+        modules += per_layer[-1]
         if holder is not None:
             weighted[index] = holder
             if not layer.args["trainable"]:
@@ -601,7 +606,7 @@ def rebuild_keras(spec: Any, *, seed: int = 0) -> Rebuilt:
                 factors = layer.args.get(key)
                 if factors and tensor is not None and any(factors):
                     regularized.append((tensor, *factors))
-    return Rebuilt(nn.Sequential(*modules), model_spec, weighted, regularized)
+    return Rebuilt(nn.Sequential(*modules), model_spec, weighted, per_layer, regularized)
 
 
 # --- the student's weights -----------------------------------------------------------------
@@ -645,6 +650,52 @@ def _load_norm(module: nn.Module, tensors: list[torch.Tensor]) -> None:
         tensors = tensors[2:]
     module.running_mean.copy_(tensors[0])
     module.running_var.copy_(tensors[1])
+
+
+# The rebuild must compute the student's outputs from the student's weights this closely.
+FIDELITY_ATOL, FIDELITY_RTOL = 1e-4, 1e-3
+
+
+def _pads_unlike_tensorflow(spec: KerasModel) -> bool:
+    """Keras 3 on PyTorch counts an odd extra pad in ``AveragePooling2D(padding='same')``
+    averages, TensorFlow (where the student trained) does not; the rebuild follows
+    TensorFlow, so its outputs differ there by design."""
+    return any(layer.kind == "AveragePooling2D" and any(lo != hi for lo, hi in layer.args["pads"])
+               for layer in spec.layers)
+
+
+def fidelity_gap(spec: KerasModel, described: Any, images: Any) -> str | None:
+    """Whether a fresh rebuild of ``spec``, given the weights the student's own Keras model
+    reported (``describe_keras(..., probe=images)``), computes that model's outputs on
+    ``images`` (``(n, 28, 28)`` or NCHW). This ties a description to a real model: a forged
+    one would have to compute them too.
+
+    Returns "" when it does, None when the model's own outputs and weights were not sent
+    (nothing to compare: the caller refuses), else what differs, for the student.
+    """
+    if _pads_unlike_tensorflow(spec):
+        return ""
+    outputs = described.get("outputs") if isinstance(described, dict) else None
+    if not isinstance(outputs, list | tuple | np.ndarray) or "weights" not in described:
+        return None
+    rebuilt = rebuild_keras(spec)
+    try:
+        load_keras_weights(rebuilt, described["weights"])
+    except KerasSpecError as exc:
+        return exc.message
+    rebuilt.model.eval()
+    pixels = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    with torch.no_grad():
+        ours = rebuilt.model(pixels.reshape(len(pixels), 1, 28, 28)).numpy()
+    theirs = np.asarray(outputs, dtype=np.float32)
+    if theirs.shape != ours.shape or not np.all(np.isfinite(theirs)):
+        return (f"the model's own outputs have shape {theirs.shape} (or are not finite); the "
+                f"rebuilt model gives {ours.shape}")
+    bad = np.abs(ours - theirs) > FIDELITY_ATOL + FIDELITY_RTOL * np.abs(theirs)
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        return (f"image {i}, output {j}: yours {theirs[i, j]:.6g}, rebuilt {ours[i, j]:.6g}")
+    return ""
 
 
 def layer_lines(model: KerasModel, *, parameters: bool = True) -> Iterator[str]:

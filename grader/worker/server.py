@@ -61,6 +61,7 @@ MAX_SPY_RECORDS = 10_000
 ENGINE_CALLS = {
     "describe_model": ("grader.models.describe", "describe_model"),
     "probe_model": ("grader.models.describe", "probe_model"),
+    "model_framework": ("grader.models.describe", "model_framework"),
     "describe_signature": ("grader.submission.calls", "describe_signature"),
     "top_level_calls": ("grader.submission.calls", "top_level_calls"),
     "describe_stax": ("grader.models.stax_describe", "describe_stax"),
