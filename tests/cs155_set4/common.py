@@ -3,19 +3,36 @@
 The worker builds the student's model and describes it (layer types and constructor
 arguments); everything after that happens on this trusted side: the whitelist check, the
 rebuild with torch's own constructors, the constraint checks and the training.
+
+A builder may return a PyTorch ``nn.Sequential`` or a Keras ``Sequential`` (earlier years of
+the course used Keras). A Keras model is described by ``describe_keras``, validated and
+rebuilt in PyTorch (``grader.models.keras_rebuild``) and read in the problems' PyTorch terms
+(``grader.models.keras_as_torch``: ``Dense`` is ``Linear``, ...), so the same rules, counts
+and training apply to both. Its ``compile`` is ignored: the ``TRAINING_XX`` dict rules.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 import pytest
+import torch
+from torch import nn
 
 from grader.feedback import GradingFailure, fail
 from grader.models.constraints import check_allowed_layers, check_computes
+from grader.models.keras_as_torch import as_torch, keras_terms
+from grader.models.keras_rebuild import (
+    KerasSpecError,
+    check_keras_spec,
+    fidelity_gap,
+    rebuild_keras,
+)
 from grader.models.layers import WHITELIST
 from grader.models.rebuild import ModelSpecError, check_fidelity, rebuild
 from grader.packs import load_pack
@@ -49,17 +66,43 @@ def cases(points: float, *, needs: str | None = None, tag: str = "builder",
 PROBE = np.random.default_rng(155).random((8, 1, 28, 28), dtype=np.float32)
 
 
-def describe(student: Any, problem: str, *, probe: bool = False) -> list[dict] | tuple:
-    """The layer list of the student's model for ``problem``, built and described remotely;
-    with ``probe``, also the model's own weights and outputs on the probe images."""
-    builder = PROBLEMS[problem]["builder"]
-    model = getattr(student, builder)()
+@dataclasses.dataclass(frozen=True)
+class Read:
+    """A builder's model, read and rebuilt here: ``spec[i]`` describes ``model[i]`` in the
+    problems' PyTorch vocabulary; ``differs`` is "" when the rebuild, given the student's
+    own weights, computes the student's own outputs, else what differs (or, when ``ran`` is
+    False, why the student's model could not run on the probe images); ``penalty`` is a
+    Keras model's weight regularization, for training."""
+
+    spec: list[dict]
+    model: nn.Sequential
+    differs: str
+    ran: bool = True
+    penalty: Callable[[], torch.Tensor] | None = None
+
+
+def _engine(student: Any, builder: str, name: str, model: Any, *args: Any, doing: str,
+            **kwargs: Any) -> Any:
+    """An engine call on the student's model; a model the describer refuses fails here."""
     try:
-        spec = student.engine("describe_model", model, doing=f"describing `{builder}()`")
+        return student.engine(name, model, *args, doing=doing, **kwargs)
     except SubmissionError as exc:
         if exc.kind == "refused":
             fail(f"`{builder}()`: {exc.message}")
         raise
+
+
+def describe(student: Any, problem: str, *, probe: bool = False) -> list[dict] | tuple:
+    """The layer list of the student's PyTorch model for ``problem``, built and described
+    remotely; with ``probe``, also the model's own weights and outputs on the probe images."""
+    builder = PROBLEMS[problem]["builder"]
+    return _describe_torch(student, builder, getattr(student, builder)(), probe)
+
+
+def _describe_torch(student: Any, builder: str, model: Any, probe: bool
+                    ) -> list[dict] | tuple:
+    spec = _engine(student, builder, "describe_model", model,
+                   doing=f"describing `{builder}()`")
     if not probe:
         return spec
     try:  # a model that breaks is told where by the checks of its rebuild
@@ -69,34 +112,87 @@ def describe(student: Any, problem: str, *, probe: bool = False) -> list[dict] |
         return spec, exc.message
 
 
-def rebuilt(student: Any, problem: str) -> tuple[list[dict], Any]:
-    """(layer list, the model rebuilt here from the allowed layers of ``problem``).
+def read(student: Any, problem: str, allowed: Any = None, seed: int = 0) -> Read:
+    """Build the student's model for ``problem`` in the worker and rebuild it here, from
+    layers in ``allowed`` (PyTorch names; every whitelisted layer when None). A Keras model's
+    rebuild is initialized as Keras would, from ``seed``."""
+    builder = PROBLEMS[problem]["builder"]
+    model = getattr(student, builder)()
+    framework = student.engine("model_framework", model, doing=f"reading `{builder}()`")
+    if framework == "keras":
+        return _read_keras(student, builder, model, allowed, seed)
+    spec, probe = _describe_torch(student, builder, model, probe=True)
+    if allowed is not None:
+        check_allowed_layers(spec, allowed)
+    try:
+        rebuilt_model = rebuild(spec, allowed if allowed is not None else WHITELIST)
+    except ModelSpecError as exc:
+        fail(f"`{builder}()`: {exc.message}")
+    if isinstance(probe, str):  # the model itself could not run on the probe images
+        return Read(spec, rebuilt_model, probe, ran=False)
+    return Read(spec, rebuilt_model, check_fidelity(copy.deepcopy(rebuilt_model), probe, PROBE))
+
+
+def _read_keras(student: Any, builder: str, model: Any, allowed: Any, seed: int) -> Read:
+    """A Keras model: validated and rebuilt by ``grader.models.keras_rebuild`` (which refuses
+    what it would not reproduce), then read in the problems' PyTorch terms."""
+    raw = _engine(student, builder, "describe_keras", model, probe=PROBE[:, 0],
+                  doing=f"reading the Keras model `{builder}()` returns")
+    try:
+        keras_spec = check_keras_spec(raw)
+    except KerasSpecError as exc:
+        fail(f"`{builder}()`: {exc.message}")
+    rebuilt_keras = rebuild_keras(keras_spec, seed=seed)
+    view = as_torch(rebuilt_keras)
+    if allowed is not None:
+        with explained(view.spec):
+            check_allowed_layers(view.spec, allowed)
+    gap = fidelity_gap(keras_spec, raw, PROBE)
+    differs = "the model's own weights and outputs could not be read" if gap is None else gap
+    return Read(view.spec, view.model, differs,
+                penalty=rebuilt_keras.penalty if rebuilt_keras.regularized else None)
+
+
+@contextmanager
+def explained(spec: list[dict]) -> Iterator[None]:
+    """A rule's failure on a Keras model also shows how the rule read each Keras layer (the
+    rules speak PyTorch: `Linear`, `Conv2d`, ...); a PyTorch model's message is unchanged."""
+    try:
+        yield
+    except GradingFailure as exc:
+        terms = keras_terms(spec)
+        if not terms:
+            raise
+        fail(f"{exc.message}\n\n{terms}")
+
+
+def checked(student: Any, problem: str, seed: int = 0) -> Read:
+    """The model for ``problem``, rebuilt here from the layers the problem allows.
 
     Every rule of the problem is checked on a model that computes something (see
     ``check_computes``): an empty or parameter-free model satisfies "at most 100 hidden units"
     without doing any of the work, so it earns nothing.
     """
-    spec, probe = describe(student, problem, probe=True)
-    allowed = PROBLEMS[problem]["allowed"]
     builder = PROBLEMS[problem]["builder"]
-    check_allowed_layers(spec, allowed)
+    found = read(student, problem, PROBLEMS[problem]["allowed"], seed)
     try:
-        model = rebuild(spec, allowed)
-    except ModelSpecError as exc:
-        fail(f"`{builder}()`: {exc.message}")
-    try:
-        check_computes(model)
+        check_computes(found.model)
     except GradingFailure as exc:
         fail(f"`{builder}()` does not compute anything from the image yet, so the problem's "
              f"rules are not checked on it: {exc.message}")
     # The description must be the model's: the rebuild, given its weights, computes its
     # outputs (a description that was not read from a real model earns nothing).
-    differs = probe if isinstance(probe, str) else check_fidelity(copy.deepcopy(model), probe,
-                                                                  PROBE)
-    if differs:
+    if found.differs:
         fail(f"`{builder}()`: the grader rebuilds your model from its layer list, and that "
-             f"rebuild is not your model: {differs}. Build it from standard layers only.")
-    return spec, model
+             f"rebuild is not your model: {found.differs}. Build it from standard layers only.")
+    return found
+
+
+def rebuilt(student: Any, problem: str) -> tuple[list[dict], Any]:
+    """(layer list, the model rebuilt here from the allowed layers of ``problem``), checked
+    as :func:`checked` says."""
+    found = checked(student, problem)
+    return found.spec, found.model
 
 
 def not_a_stub(student: Any, problem: str) -> None:
@@ -104,22 +200,18 @@ def not_a_stub(student: Any, problem: str) -> None:
     depends on the image where it runs: the evidence the training settings ask for. A model
     with a layer this problem forbids, or that breaks at a layer, still counts here (those
     bugs are charged to the builder's tests, once)."""
-    spec, probe = describe(student, problem, probe=True)
     builder = PROBLEMS[problem]["builder"]
+    found = read(student, problem)
     try:
-        model = rebuild(spec, WHITELIST)
-        check_computes(model, must_run=False)
-    except ModelSpecError as exc:
-        fail(f"`{builder}()`: {exc.message}")
+        check_computes(found.model, must_run=False)
     except GradingFailure as exc:
         fail(f"The training settings count once `{builder}()` builds a model that computes "
              f"something: {exc.message}")
     # tied to the model that was built: the rebuild given its weights computes its outputs
     # (a model that breaks at a layer has no outputs to compare: the rule above is enough)
-    if isinstance(probe, dict):
-        differs = check_fidelity(copy.deepcopy(model), probe, PROBE)
-    else:
-        differs = "" if _breaks(model) else f"the model itself could not run: {probe}"
+    differs = found.differs
+    if not found.ran:
+        differs = "" if _breaks(found.model) else f"the model itself could not run: {differs}"
     if differs:
         fail(f"The training settings count beside the model `{builder}()` builds, and the "
              f"grader's rebuild of its layer list is not that model: {differs}.")
@@ -159,8 +251,9 @@ def train_problem(student: Any, problem: str, data: Any, *, epochs: int | None =
         chosen = settings(student, problem, seed=seed)
         if epochs is not None:
             chosen = dataclasses.replace(chosen, epochs=epochs)
-        _, model = rebuilt(student, problem)
-        result = train_and_evaluate(model, data, chosen, stop_at=threshold)  # the first
+        found = checked(student, problem, seed)
+        result = train_and_evaluate(found.model, data, chosen, penalty=found.penalty,
+                                    stop_at=threshold)  # the first
         results.append(result)  # epoch that reaches the threshold decides: training stops
         if result.best_accuracy >= threshold:
             return True, results

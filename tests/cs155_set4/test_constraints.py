@@ -12,12 +12,12 @@ from grader.models.constraints import (
     check_required_layers,
 )
 
-from .common import PROBLEMS, cases, not_a_stub, rebuilt, settings
+from .common import PROBLEMS, cases, explained, not_a_stub, rebuilt, settings
 
 
 @pytest.mark.parametrize("problem", cases(points=1))
 def test_only_allowed_layers(student, problem):
-    """the model is an nn.Sequential of the layers the problem allows"""
+    """the model is a Sequential (PyTorch or Keras) of the layers the problem allows"""
     rebuilt(student, problem)
 
 
@@ -25,35 +25,40 @@ def test_only_allowed_layers(student, problem):
 def test_hidden_units(student, problem):
     """the hidden units stay within the problem's limit"""
     spec, _ = rebuilt(student, problem)
-    check_hidden_units(spec, PROBLEMS[problem]["max_hidden_units"])
+    with explained(spec):
+        check_hidden_units(spec, PROBLEMS[problem]["max_hidden_units"])
 
 
 @pytest.mark.parametrize("problem", cases(points=1, needs="min_hidden_layers"))
 def test_hidden_layers(student, problem):
     """the model has the required number of hidden layers"""
     spec, _ = rebuilt(student, problem)
-    check_hidden_layers(spec, PROBLEMS[problem]["min_hidden_layers"])
+    with explained(spec):
+        check_hidden_layers(spec, PROBLEMS[problem]["min_hidden_layers"])
 
 
 @pytest.mark.parametrize("problem", cases(points=2, needs="max_parameters"))
 def test_parameter_count(student, problem):
     """the model has fewer than 1,000,000 parameters"""
     spec, model = rebuilt(student, problem)
-    check_parameters(model, spec, PROBLEMS[problem]["max_parameters"] + 1)
+    with explained(spec):
+        check_parameters(model, spec, PROBLEMS[problem]["max_parameters"] + 1)
 
 
 @pytest.mark.parametrize("problem", cases(points=1, needs="required"))
 def test_required_layers(student, problem):
     """the model has at least one Dropout and one BatchNorm2d layer"""
     spec, _ = rebuilt(student, problem)
-    check_required_layers(spec, PROBLEMS[problem]["required"])
+    with explained(spec):
+        check_required_layers(spec, PROBLEMS[problem]["required"])
 
 
 @pytest.mark.parametrize("problem", cases(points=1))
 def test_output_shape(student, problem):
     """the model maps a (N, 1, 28, 28) batch to (N, 10)"""
-    _, model = rebuilt(student, problem)
-    check_output_shape(model)
+    spec, model = rebuilt(student, problem)
+    with explained(spec):
+        check_output_shape(model)
 
 
 @pytest.mark.parametrize("problem", cases(points=1, tag="training"))
