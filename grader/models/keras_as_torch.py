@@ -102,7 +102,8 @@ def _core(layer: Layer) -> tuple[str, dict[str, Any]]:
     if kind == "Conv2D":
         return "Conv2d", {"in_channels": layer.in_shape[2], "out_channels": a["filters"],
                           "kernel_size": a["kernel_size"], "stride": a["strides"],
-                          "padding": a["padding"], "bias": a["use_bias"]}
+                          "padding": 0 if a["padding"] == "valid" else a["padding"],
+                          "bias": a["use_bias"]}
     if kind in ("MaxPooling2D", "AveragePooling2D"):
         name = "MaxPool2d" if kind == "MaxPooling2D" else "AvgPool2d"
         return name, {"kernel_size": a["pool_size"], "stride": a["strides"]}

@@ -1,6 +1,6 @@
 # expect-fail: build_model_2c, build_model_2d, build_model_3g
-# bug: the problem set written in Keras, as earlier years of the course did (models built at top level)
-# expect-hint: build_model_2c: This file is written for Keras
+# bug: a Keras notebook (Keras is accepted) that builds its models at top level: no build_model_XX
+# expect-hint: build_model_2c: defines no `build_model_2c`
 # -*- coding: utf-8 -*-
 """CS155 Set 4, Problem 2 and 3 (Keras version).
 
