@@ -19,6 +19,14 @@ For each problem, write
         step_size epochs (PyTorch's StepLR).
 "Hidden units" are the outputs of every Linear layer except the last one (the output layer);
 activations and Dropout do not count. Accuracy is the best test accuracy over the epochs.
+
+Keras works too (as in earlier years of the course): a builder may return a
+``keras.Sequential`` (``from tensorflow.keras.layers import Dense`` or ``from keras.layers
+import ...``). The rules read ``Dense`` as ``Linear`` (its ``activation`` as a ReLU/Softmax
+layer), ``Conv2D`` as ``Conv2d``, ``MaxPooling2D`` as ``MaxPool2d`` and
+``BatchNormalization`` as ``BatchNorm2d``. Parameters are counted as PyTorch counts them
+(BatchNormalization's moving mean and variance, which Keras's ``count_params()`` includes,
+are not). ``model.compile(...)`` is ignored: the grader trains with ``TRAINING_XX``.
 """
 
 import torch.nn as nn
