@@ -30,6 +30,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.submission.sections import dotted_name
+
 __all__ = ["Derived", "NotebookProblem", "NotebookRules", "derive_problems",
            "find_problem_headings", "parse_notebook_rules"]
 
@@ -294,14 +296,7 @@ class _Reader:
         self.model_calls = tuple(model_calls)
 
     def dotted(self, func: ast.expr) -> str:
-        attrs: list[str] = []
-        node = func
-        while isinstance(node, ast.Attribute):
-            attrs.insert(0, node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
-            return ""
-        return ".".join([self.aliases.get(node.id, node.id), *attrs])
+        return dotted_name(func, self.aliases) or ""
 
     # the model -------------------------------------------------------------------------
     def model(self, body: Sequence[ast.stmt]) -> tuple[ast.Assign, str] | None:
