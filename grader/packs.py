@@ -110,7 +110,7 @@ def _string_list(value: Any, where: str, what: str = "test marks") -> list[str]:
     return [v for v in value if v != "gpu"]
 
 
-_LOAD_KEYS = ("call_modules", "import_aliases", "sections", "preload")
+_LOAD_KEYS = ("call_modules", "import_aliases", "sections", "preload", "notebook")
 
 
 def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
@@ -124,8 +124,11 @@ def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
     - ``sections``: where each part of a multi-problem notebook starts (see
       ``grader.submission.sections``);
     - ``preload``: engine modules the worker imports before the hand-in (e.g.
-      ``grader.worker.keras_compat``, which accepts Keras 2 spellings).
+      ``grader.worker.keras_compat``, which accepts Keras 2 spellings);
+    - ``notebook``: problems a course notebook may hand in as top-level models under
+      their headings (see ``grader.submission.notebook_problems``).
     """
+    from grader.submission.notebook_problems import parse_notebook_rules
     from grader.submission.sections import parse_rules
 
     options = {key: meta[key] for key in _LOAD_KEYS if key in meta}
@@ -142,6 +145,7 @@ def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
         raise ValueError(f"{where}: [pack] import_aliases must map module names to modules")
     try:
         parse_rules(options.get("sections"))
+        parse_notebook_rules(options.get("notebook"))
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
     return options

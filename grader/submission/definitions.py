@@ -54,6 +54,8 @@ class Prepared:
     # the top-level packages the file imports anywhere (``torch``, ``tensorflow``...), run or
     # not: what the file is written for, when it is not what the assignment expects
     imports: list[str] = field(default_factory=list)
+    # every top-level statement parsed, run or not: where a course notebook's models are
+    parsed: list[ast.stmt] = field(default_factory=list)
 
 
 def imported_packages(statements: list[ast.stmt]) -> list[str]:
@@ -93,7 +95,7 @@ def prepare(
         return Prepared([], [], error, {}, imports)
     skipped.extend(broken)
     skipped.sort(key=lambda s: s.lineno)
-    return Prepared(kept, skipped, None, aliases, imports)
+    return Prepared(kept, skipped, None, aliases, imports, statements)
 
 
 # --- parsing ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Section", "SectionRule", "parse_rules", "split_sections"]
+__all__ = ["Section", "SectionRule", "dotted_name", "parse_rules", "split_sections"]
 
 
 @dataclass(frozen=True)
@@ -138,14 +138,15 @@ def _calls(stmt: ast.stmt, aliases: Mapping[str, str], wanted: Sequence[str]) ->
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             continue
         if isinstance(node, ast.Call):
-            dotted = _dotted(node.func, aliases)
+            dotted = dotted_name(node.func, aliases)
             if dotted is not None and dotted in wanted:
                 return _spelled(node.func)
         stack.extend(ast.iter_child_nodes(node))
     return None
 
 
-def _dotted(func: ast.expr, aliases: Mapping[str, str]) -> str | None:
+def dotted_name(func: ast.expr, aliases: Mapping[str, str]) -> str | None:
+    """``nn.Sequential`` as ``torch.nn.Sequential``: a called name through its import alias."""
     attrs: list[str] = []
     node = func
     while isinstance(node, ast.Attribute):

@@ -34,6 +34,9 @@ class Source:
     line_map: list[tuple[int, int]] | None = None
     magics: list[tuple[int, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # a notebook's markdown lines, each at the line of the code that follows it: where
+    # problem headings are (they are not Python, so not in ``text``)
+    markdown: list[tuple[int, str]] = field(default_factory=list)
 
     def where(self, lineno: int) -> str:
         """Human location of a combined line: file line, or notebook cell and line."""
@@ -164,6 +167,17 @@ def _read_notebook(path: Path) -> Source:
     return _combine_cells(cells, path.name, notes)
 
 
+def _markdown_lines(cell: object) -> list[str]:
+    """The lines of a markdown cell (none for any other cell)."""
+    if not isinstance(cell, dict) or cell.get("cell_type") != "markdown":
+        return []
+    src = cell.get("source", "")
+    if isinstance(src, list):
+        src = "".join(s for s in src if isinstance(s, str))
+    return [line for line in split_lines(_scrub(src)) if line.strip()] if isinstance(
+        src, str) else []
+
+
 def _cell_text(cell: object) -> str | None:
     """Code of a code cell, or None for markdown/raw/odd cells."""
     if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -179,7 +193,10 @@ def _combine_cells(cells: list[object], name: str, notes: list[str]) -> Source:
     out: list[str] = []
     line_map: list[tuple[int, int]] = []
     magics: list[tuple[int, str]] = []
+    markdown: list[tuple[int, str]] = []
     for number, cell in enumerate(cells, start=1):
+        # the line the next code will have (past the blank line that joins cells)
+        markdown.extend((len(out) + (2 if out else 1), line) for line in _markdown_lines(cell))
         text = _cell_text(cell)
         if text is None or not text.strip():
             continue
@@ -201,7 +218,7 @@ def _combine_cells(cells: list[object], name: str, notes: list[str]) -> Source:
         out.extend(cleaned)
         line_map.extend((number, i + 1) for i in range(len(cleaned)))
     text = "\n".join(out) + ("\n" if out else "")
-    return Source(text, name, line_map, magics, notes)
+    return Source(text, name, line_map, magics, notes, markdown)
 
 
 # --- IPython magics --------------------------------------------------------------------

@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from grader.feedback import code
+from grader.feedback import code, plain
 from grader.mismatch import framework_note, other_assignment_note
 from grader.worker import wire
 from grader.worker.client import Callable_, MissingAttribute, SubmissionError, Worker
@@ -193,6 +193,9 @@ def _missing_name_message(name: str, report: dict, pack: str = "",
              other_assignment_note([n for n in defined if n.isidentifier()], pack) if pack
              else ""]
     text = "".join(f"{note}\n\n" for note in notes if note)
+    # a course notebook read for its problems: what was (not) found for this one
+    text += "".join(f"{plain(note, 600)}\n\n" for note in report.get("notebook_notes") or []
+                    if isinstance(note, str) and name in note)
     text += f"{file} defines no {code(name, 100)}."
     if defined:
         text += " It defines: " + ", ".join(code(n, 60) for n in defined[:20]) + "."

@@ -40,6 +40,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "display_name": _TEXT, "syntax_error": {"type": ["string", "null"]},
             "empty": {"type": "boolean"}, "skipped_note": _TEXT, "errors": _TEXTS,
             "environment_errors": _TEXTS, "names": _TEXTS, "imports": _TEXTS,
+            "notebook_notes": _TEXTS,
             "sections": {"type": "object", "additionalProperties": {
                 "type": "object", "properties": {"names": _TEXTS, "where": _TEXT,
                                                  "found_by": _TEXT}}},

@@ -41,6 +41,11 @@ import numpy as np
 
 import grader.submission.calls  # noqa: F401 - bound as an engine module before any hand-in
 from grader.submission import describe_skipped, prepare, read_source
+from grader.submission.notebook_problems import (
+    NotebookRules,
+    derive_problems,
+    parse_notebook_rules,
+)
 from grader.submission.sections import parse_rules, split_sections
 from grader.worker import aliases, wire
 from grader.worker.limits import (
@@ -138,6 +143,7 @@ class Server:
         self.engine_functions: dict[str, Any] = {}  # bound before student code runs
         self.module = types.ModuleType("solution")
         self.sections: dict[str, types.ModuleType] = {}
+        self.notebook_notes: list[str] = []  # what a course notebook's problems were read as
         self.source = None
         self.environment_errors: list[str] = []
         self.output = BoundedWriter(int(config.get("output_kb", 64)) * 1024)
@@ -199,6 +205,7 @@ class Server:
         self.source = read_source(Path(path))
         prepared = prepare(self.source, header.get("mode", "definitions"),
                            extra_modules=frozenset(load.get("call_modules") or ()))
+        self._derive_notebook_problems(prepared, parse_notebook_rules(load.get("notebook")))
         self.module.__file__ = path
         sys.modules["solution"] = self.module
         # A folder submission may import its own helper modules (`from utils import ...`).
@@ -235,8 +242,24 @@ class Server:
             "names": names,
             "imports": prepared.imports[:100],
             "sections": found if len(sections) > 1 else {},
+            "notebook_notes": self.notebook_notes[:20],
         }
         return report, {}
+
+    def _derive_notebook_problems(self, prepared: Any, rules: NotebookRules | None) -> None:
+        """A course notebook's problems become the template's builders (see
+        ``grader.submission.notebook_problems``); the statements they came from are used,
+        not skipped, and the student is told where each was found."""
+        if rules is None or prepared.syntax_error:
+            return
+        derived = derive_problems(prepared.parsed, prepared.statements,
+                                  self.source.text.splitlines(),
+                                  self.source.markdown, prepared.module_aliases, rules,
+                                  self.source.where)
+        prepared.statements.extend(derived.statements)
+        prepared.skipped = [s for s in prepared.skipped if s.lineno not in derived.used_lines]
+        self.source.notes.extend(derived.notes)
+        self.notebook_notes = derived.notes
 
     def op_section(self, header: dict, _args: Any) -> tuple[Any, dict]:
         """A handle to one section's namespace (see ``grader.submission.sections``)."""
