@@ -124,6 +124,21 @@ class RemoteObject:
         return repr(self._handle)
 
 
+class SectionNamespace(RemoteObject):
+    """One section of the hand-in (``Student.section``): a name it lacks is told as the
+    module's own would be (a file for another library or assignment is named as such)."""
+
+    def __init__(self, remote: RemoteObject, missing: Callable[[str], str]) -> None:
+        super().__init__(remote._worker, remote._handle)
+        object.__setattr__(self, "_missing", missing)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except MissingAttribute:
+            raise MissingAttribute(self._missing(name), kind="missing") from None
+
+
 class Student:
     """The submission's module namespace, as seen from a grading test."""
 
@@ -164,7 +179,10 @@ class Student:
         handle = self._worker.request("section", name=name, doing=f"opening section {name}")
         if not isinstance(handle, RemoteObject):
             raise TypeError(f"section {name!r} came back as {type(handle).__name__}")
-        return handle
+        report = dict(self._worker.load_report or {})
+        report["names"] = list((self.sections().get(name) or {}).get("names") or [])
+        return SectionNamespace(handle, lambda missing: _missing_name_message(
+            missing, report, self._pack, self._frameworks))
 
     def sections(self) -> dict:
         """Where each section starts and the names it defines (from the load report)."""
