@@ -492,7 +492,10 @@ def _without_device_moves(value: ast.expr) -> ast.expr:
 
 
 def _grows(stmt: ast.stmt, variable: str) -> bool:
-    """``model.add(Dense(...))`` and the like: a top-level call that adds layers."""
+    """``model.add(Dense(...))`` and the like: a top-level call that adds layers, or a loop
+    (``for n in units: model.add(Dense(n))``) or ``if`` made only of such calls."""
+    if isinstance(stmt, ast.For | ast.If):
+        return bool(stmt.body) and all(_grows(s, variable) for s in [*stmt.body, *stmt.orelse])
     return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)
             and isinstance(stmt.value.func, ast.Attribute)
             and stmt.value.func.attr in _BUILD_METHODS
@@ -504,7 +507,7 @@ def _inlined(needed: Sequence[ast.stmt], earlier: Sequence[ast.stmt]) -> list[as
     """The last earlier top-level assignment of each name ``needed`` reads (transitively),
     in source order: ``hidden = 100`` or ``layers = [...]`` as they were at that point."""
     chosen: dict[int, ast.stmt] = {}
-    wanted = _reads(needed)
+    wanted = _reads(needed) - _stores(needed)  # not the loop's own variable, not the model
     seen: set[str] = set()
     while wanted and len(chosen) < MAX_INLINED:
         name = wanted.pop()
@@ -518,6 +521,11 @@ def _inlined(needed: Sequence[ast.stmt], earlier: Sequence[ast.stmt]) -> list[as
             chosen[id(source)] = source
             wanted |= _reads([source]) - seen
     return sorted(chosen.values(), key=lambda s: s.lineno)
+
+
+def _stores(statements: Sequence[ast.stmt]) -> set[str]:
+    return {n.id for s in statements for n in ast.walk(s)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _reads(statements: Sequence[ast.stmt]) -> set[str]:

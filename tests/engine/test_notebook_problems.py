@@ -149,3 +149,14 @@ def test_models_under_no_heading_are_pointed_at():
 def test_a_pack_with_a_bad_notebook_table_is_refused(raw):
     with pytest.raises(ValueError, match=r"\[pack.notebook\]"):
         parse_notebook_rules(raw)
+
+
+def test_a_model_grown_in_a_loop_keeps_the_loop_and_not_its_variable():
+    text = IMPORTS + ("n = len(train_set)\nunits = [30, 20]\n"
+                      '"""## Problem 2D"""\n'
+                      "model = nn.Sequential(nn.Flatten())\nprevious = 784\n"
+                      "for n in units:\n    model.append(nn.Linear(previous, n))\n")
+    result, _ = derived(text)
+    body = [ast.unparse(s) for s in result.statements[0].body]
+    assert body[0] == "units = [30, 20]" and not any(line.startswith("n =") for line in body)
+    assert any(line.startswith("for n in units") for line in body)
