@@ -20,7 +20,7 @@ from pathlib import Path
 from grader.models.describe import describe_model
 from grader.models.rebuild import rebuild
 from grader.packs import load_pack
-from grader.train import HANDOUT_DEFAULTS, load_mnist_tensors, parse_settings, train_and_evaluate
+from grader.train import load_mnist_tensors, parse_settings, train_and_evaluate
 
 
 def load_module(path: Path):
@@ -49,7 +49,7 @@ def main() -> None:
         for seed in range(args.seeds):
             settings = parse_settings(getattr(module, problem["training"]),
                                       fixed={**fixed, "seed": seed},
-                                      defaults={**HANDOUT_DEFAULTS, **fixed})
+                                      defaults={**pack.settings["defaults"], **fixed})
             model = rebuild(describe_model(getattr(module, problem["builder"])()),
                             problem["allowed"])
             started = time.perf_counter()

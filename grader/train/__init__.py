@@ -1,4 +1,4 @@
-"""Trusted-side training of rebuilt student models on MNIST (CS155 set 4, problems 2C-3G).
+"""Trusted-side training of rebuilt student models on MNIST.
 
 ``parse_settings`` validates the student's training settings, ``load_mnist_tensors`` puts
 MNIST on the device, and ``train_and_evaluate`` trains (as a CUDA graph where possible) and
@@ -8,7 +8,6 @@ reports test accuracy per epoch.
 from grader.train.data import MNIST_MEAN, MNIST_STD, MnistTensors, load_mnist_tensors
 from grader.train.loop import EVAL_BATCH, Numerics, TrainResult, train_and_evaluate
 from grader.train.settings import (
-    HANDOUT_DEFAULTS,
     OPTIMIZERS,
     SettingsError,
     TrainSettings,
@@ -17,7 +16,6 @@ from grader.train.settings import (
 
 __all__ = [
     "EVAL_BATCH",
-    "HANDOUT_DEFAULTS",
     "MNIST_MEAN",
     "MNIST_STD",
     "OPTIMIZERS",

@@ -26,15 +26,11 @@ from numbers import Real
 from typing import Any
 
 __all__ = [
-    "HANDOUT_DEFAULTS",
     "OPTIMIZERS",
     "SettingsError",
     "TrainSettings",
     "parse_settings",
 ]
-
-#: The handout's defaults (CS155 set 4): batch size 32, 10 epochs.
-HANDOUT_DEFAULTS: Mapping[str, Any] = {"epochs": 10, "batch_size": 32}
 
 #: Canonical optimizer name -> PyTorch's default learning rate (used when ``lr`` is absent).
 OPTIMIZERS: Mapping[str, float] = {"SGD": 1e-3, "Adam": 1e-3, "AdamW": 1e-3, "RMSprop": 1e-2}

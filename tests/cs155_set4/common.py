@@ -37,7 +37,6 @@ from grader.models.layers import WHITELIST
 from grader.models.rebuild import ModelSpecError, check_fidelity, rebuild
 from grader.packs import load_pack
 from grader.train import (
-    HANDOUT_DEFAULTS,
     SettingsError,
     TrainSettings,
     parse_settings,
@@ -232,7 +231,7 @@ def settings(student: Any, problem: str, seed: int = 0) -> TrainSettings:
     fixed = dict(PROBLEMS[problem].get("fixed", {}))
     try:
         return parse_settings(raw, fixed={**fixed, "seed": seed},
-                              defaults={**HANDOUT_DEFAULTS, **fixed})
+                              defaults={**PACK.settings["defaults"], **fixed})
     except SettingsError as exc:
         fail(f"`{name}`: {exc}")
 
