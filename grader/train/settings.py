@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from numbers import Real
 from typing import Any
 
+from grader.feedback import MarkdownError
+
 __all__ = [
     "OPTIMIZERS",
     "SettingsError",
@@ -40,8 +42,9 @@ _STUDENT_KEYS = ("optimizer", "lr", "optimizer_kwargs", "epochs", "batch_size",
 _GRADER_KEYS = ("seed",)
 
 
-class SettingsError(ValueError):
-    """A setting the grader refuses; ``str(err)`` is Markdown meant for the student."""
+class SettingsError(MarkdownError, ValueError):
+    """A setting the grader refuses; ``message`` is Markdown meant for the student, like every
+    other refusal of what a hand-in describes."""
 
     def __init__(self, key: str, message: str) -> None:
         self.key = key

@@ -24,27 +24,31 @@ import pytest
 import torch
 from torch import nn
 
-from grader.feedback import GradingFailure, fail
-from grader.models.constraints import check_allowed_layers, check_computes
-from grader.models.keras_as_torch import as_torch, keras_terms
-from grader.models.keras_rebuild import (
-    KerasSpecError,
-    check_keras_spec,
-    fidelity_gap,
-    rebuild_keras,
-)
-from grader.models.layers import WHITELIST
-from grader.models.rebuild import ModelSpecError, check_fidelity, rebuild
-from grader.packs import load_pack
-from grader.train import (
-    SettingsError,
+from grader.testing import (
+    WHITELIST,
+    GradingFailure,
+    SubmissionError,
     TrainSettings,
+    as_torch,
+    check_allowed_layers,
+    check_computes,
+    check_fidelity,
+    check_keras_spec,
+    described,
+    fail,
+    fidelity_gap,
+    first_passing,
+    keras_terms,
+    pack_of,
     parse_settings,
+    rebuild,
+    rebuild_keras,
+    run_lines,
     train_and_evaluate,
+    validated,
 )
-from grader.worker.client import SubmissionError
 
-PACK = load_pack("cs155_set4")
+PACK = pack_of(__file__)
 PROBLEMS: dict[str, dict] = PACK.settings["problems"]
 
 
@@ -80,17 +84,6 @@ class Read:
     penalty: Callable[[], torch.Tensor] | None = None
 
 
-def _engine(student: Any, builder: str, name: str, model: Any, *args: Any, doing: str,
-            **kwargs: Any) -> Any:
-    """An engine call on the student's model; a model the describer refuses fails here."""
-    try:
-        return student.engine(name, model, *args, doing=doing, **kwargs)
-    except SubmissionError as exc:
-        if exc.kind == "refused":
-            fail(f"`{builder}()`: {exc.message}")
-        raise
-
-
 def describe(student: Any, problem: str, *, probe: bool = False) -> list[dict] | tuple:
     """The layer list of the student's PyTorch model for ``problem``, built and described
     remotely; with ``probe``, also the model's own weights and outputs on the probe images."""
@@ -100,8 +93,8 @@ def describe(student: Any, problem: str, *, probe: bool = False) -> list[dict] |
 
 def _describe_torch(student: Any, builder: str, model: Any, probe: bool
                     ) -> list[dict] | tuple:
-    spec = _engine(student, builder, "describe_model", model,
-                   doing=f"describing `{builder}()`")
+    spec = described(student, "describe_model", model, what=f"`{builder}()`",
+                     doing=f"describing `{builder}()`")
     if not probe:
         return spec
     try:  # a model that breaks is told where by the checks of its rebuild
@@ -123,10 +116,8 @@ def read(student: Any, problem: str, allowed: Any = None, seed: int = 0) -> Read
     spec, probe = _describe_torch(student, builder, model, probe=True)
     if allowed is not None:
         check_allowed_layers(spec, allowed)
-    try:
-        rebuilt_model = rebuild(spec, allowed if allowed is not None else WHITELIST)
-    except ModelSpecError as exc:
-        fail(f"`{builder}()`: {exc.message}")
+    rebuilt_model = validated(spec, lambda layers: rebuild(
+        layers, allowed if allowed is not None else WHITELIST), what=f"`{builder}()`")
     if isinstance(probe, str):  # the model itself could not run on the probe images
         return Read(spec, rebuilt_model, probe, ran=False)
     return Read(spec, rebuilt_model, check_fidelity(copy.deepcopy(rebuilt_model), probe, PROBE))
@@ -135,12 +126,9 @@ def read(student: Any, problem: str, allowed: Any = None, seed: int = 0) -> Read
 def _read_keras(student: Any, builder: str, model: Any, allowed: Any, seed: int) -> Read:
     """A Keras model: validated and rebuilt by ``grader.models.keras_rebuild`` (which refuses
     what it would not reproduce), then read in the problems' PyTorch terms."""
-    raw = _engine(student, builder, "describe_keras", model, probe=PROBE[:, 0],
-                  doing=f"reading the Keras model `{builder}()` returns")
-    try:
-        keras_spec = check_keras_spec(raw)
-    except KerasSpecError as exc:
-        fail(f"`{builder}()`: {exc.message}")
+    raw = described(student, "describe_keras", model, probe=PROBE[:, 0], what=f"`{builder}()`",
+                    doing=f"reading the Keras model `{builder}()` returns")
+    keras_spec = validated(raw, check_keras_spec, what=f"`{builder}()`")
     rebuilt_keras = rebuild_keras(keras_spec, seed=seed)
     view = as_torch(rebuilt_keras)
     if allowed is not None:
@@ -229,11 +217,9 @@ def settings(student: Any, problem: str, seed: int = 0) -> TrainSettings:
     name = PROBLEMS[problem]["training"]
     raw = getattr(student, name)
     fixed = dict(PROBLEMS[problem].get("fixed", {}))
-    try:
-        return parse_settings(raw, fixed={**fixed, "seed": seed},
-                              defaults={**PACK.settings["defaults"], **fixed})
-    except SettingsError as exc:
-        fail(f"`{name}`: {exc}")
+    return validated(raw, lambda value: parse_settings(
+        value, fixed={**fixed, "seed": seed}, defaults={**PACK.settings["defaults"], **fixed}),
+        what=f"`{name}`")
 
 
 def train_problem(student: Any, problem: str, data: Any, *, epochs: int | None = None,
@@ -245,34 +231,26 @@ def train_problem(student: Any, problem: str, data: Any, *, epochs: int | None =
     ``epochs`` overrides the student's (the CPU smoke path trains one epoch).
     """
     threshold = PROBLEMS[problem]["threshold"]
-    results = []
-    for seed in seeds if seeds is not None else PACK.settings["pass_rule"]["seeds"]:
+
+    def run_one(seed: int) -> Any:
         chosen = settings(student, problem, seed=seed)
         if epochs is not None:
             chosen = dataclasses.replace(chosen, epochs=epochs)
         found = checked(student, problem, seed)
-        result = train_and_evaluate(found.model, data, chosen, penalty=found.penalty,
-                                    stop_at=threshold)  # the first
-        results.append(result)  # epoch that reaches the threshold decides: training stops
-        if result.best_accuracy >= threshold:
-            return True, results
-    return False, results
+        # the first epoch that reaches the threshold decides: training stops there
+        return train_and_evaluate(found.model, data, chosen, penalty=found.penalty,
+                                  stop_at=threshold)
+
+    return first_passing(seeds if seeds is not None else PACK.settings["pass_rule"]["seeds"],
+                         run_one, lambda result: result.best_accuracy >= threshold)
 
 
 def describe_runs(problem: str, results: list) -> str:
     """Markdown: each run's best accuracy and its per-epoch curve, and how it was trained."""
     threshold = PROBLEMS[problem]["threshold"]
-    lines = [f"Threshold: best test accuracy >= {threshold:.1%} in at least one of up to "
-             f"{len(PACK.settings['pass_rule']['seeds'])} seeded runs.", ""]
-    for i, r in enumerate(results, 1):
-        curve = ", ".join(f"{a:.2%}" for a in r.test_accuracy)
-        stopped = f" ({r.stop_note()})" if r.stopped_early else ""
-        lines.append(f"- run {i} (seed {r.determinism.get('seed', '?')}): best "
-                     f"**{r.best_accuracy:.2%}**{stopped}; per epoch: {curve}")
-    last = results[-1]
-    lines += ["", f"Trained by the grader on {last.device} ({last.mode}"
-              + (f"; {last.note}" if last.note else "") + f"), {last.seconds:.1f} s per run."]
-    return "\n".join(lines)
+    return "\n".join([f"Threshold: best test accuracy >= {threshold:.1%} in at least one of up "
+                      f"to {len(PACK.settings['pass_rule']['seeds'])} seeded runs.", "",
+                      *run_lines(results)])
 
 
 def run_curves(problem: str, results: list) -> list[dict]:

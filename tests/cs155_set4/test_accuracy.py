@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.data import DatasetError
-from grader.feedback import fail
-from grader.train import load_mnist_tensors
+from grader.testing import DatasetError, fail, load_mnist_tensors
 
 from .common import PROBLEMS, describe_runs, run_curves, train_problem
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.models.constraints import (
+from grader.testing import (
     check_hidden_layers,
     check_hidden_units,
     check_output_shape,

@@ -8,13 +8,17 @@ from typing import Any
 
 import numpy as np
 
-from grader.checks import as_array, assert_allclose
-from grader.checks.charged_once import judge_apart, twin_functions
-from grader.feedback import fail
-from grader.packs import load_pack
-from grader.worker.client import SubmissionError
+from grader.testing import (
+    SubmissionError,
+    as_array,
+    assert_allclose,
+    fail,
+    judge_apart,
+    pack_of,
+    twin_functions,
+)
 
-PACK = load_pack("ift6135_a1")
+PACK = pack_of(__file__)
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 
 

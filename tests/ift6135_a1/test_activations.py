@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.checks import assert_allclose
+from grader.testing import assert_allclose
 
 from .common import ACTIVATIONS, judged, reference_net, reference_twin, splits, student_net
 

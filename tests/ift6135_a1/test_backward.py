@@ -14,11 +14,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import as_array, assert_allclose, pattern_hint
-from grader.checks.gradients import central_difference, sample_indices
-from grader.checks.substance import require_substance
-from grader.feedback import GradingFailure, describe_value, fail, format_number
-from grader.worker.client import SubmissionError
+from grader.testing import (
+    GradingFailure,
+    SubmissionError,
+    as_array,
+    assert_allclose,
+    central_difference,
+    describe_value,
+    fail,
+    format_number,
+    pattern_hint,
+    require_substance,
+    sample_indices,
+)
 
 from .common import (
     ACTIVATION_HELPERS,

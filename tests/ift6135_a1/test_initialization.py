@@ -6,10 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import as_array, assert_allclose
-from grader.checks.stats import check_normal, check_uniform
-from grader.checks.substance import require_substance
-from grader.feedback import fail
+from grader.testing import (
+    as_array,
+    assert_allclose,
+    check_normal,
+    check_uniform,
+    fail,
+    require_substance,
+)
 
 from .common import can_select_init, check_keys, splits, student_net, weights_of
 

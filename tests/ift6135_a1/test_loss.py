@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader.checks import assert_scalar_close
-from grader.checks.substance import assert_consistent, require_substance
+from grader.testing import assert_consistent, assert_scalar_close, require_substance
 
 from .common import one_hot, reference_net, splits, student_net, tolerance
 

@@ -20,9 +20,7 @@ import contextlib
 import numpy as np
 import pytest
 
-from grader.checks import as_array
-from grader.data import DatasetError, load_split, one_hot
-from grader.feedback import fail
+from grader.testing import DatasetError, as_array, fail, load_split, one_hot
 
 from .common import reference_net, student_net, weights_of
 

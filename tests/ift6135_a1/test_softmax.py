@@ -8,9 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from grader.checks import as_array, assert_allclose
-from grader.checks.substance import Substance, assert_consistent, require_substance
-from grader.feedback import fail, show_array
+from grader.testing import (
+    Substance,
+    as_array,
+    assert_allclose,
+    assert_consistent,
+    fail,
+    require_substance,
+    show_array,
+)
 
 from .common import reference_net, splits, student_net
 

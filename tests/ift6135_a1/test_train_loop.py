@@ -16,8 +16,7 @@ import math
 import numpy as np
 import pytest
 
-from grader.checks import as_array, assert_scalar_close
-from grader.feedback import fail
+from grader.testing import as_array, assert_scalar_close, fail
 
 from .common import (
     EVALUATE_HELPERS,

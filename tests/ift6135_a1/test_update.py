@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from grader.checks import as_array, fixed_rate, fixed_rate_message, without_hint
-from grader.feedback import GradingFailure, fail
-from grader.worker.client import SubmissionError
+from grader.testing import (
+    GradingFailure,
+    SubmissionError,
+    as_array,
+    fail,
+    fixed_rate,
+    fixed_rate_message,
+    without_hint,
+)
 
 from .common import (
     assert_arrays,

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from grader.feedback import fail
-from grader.worker.client import MissingAttribute
+from grader.testing import MissingAttribute, fail
 
 from .common import SETTINGS
 

@@ -15,19 +15,21 @@ from typing import Any
 import numpy as np
 import pytest
 
-from grader.feedback import fail
-from grader.models.keras_rebuild import (
+from grader.testing import (
+    CompileError,
+    KerasCompile,
     KerasModel,
-    KerasSpecError,
     check_keras_spec,
+    described,
+    fail,
     fidelity_gap,
     layer_lines,
+    pack_of,
+    parse_compile,
+    validated,
 )
-from grader.packs import load_pack
-from grader.train.keras_compile import CompileError, KerasCompile, parse_compile
-from grader.worker.client import SubmissionError
 
-PACK = load_pack("keras_a7")
+PACK = pack_of(__file__)
 SETTINGS = PACK.settings
 KERAS_MISSING = ("not run: Keras is not installed where grading runs (install the grader "
                  "with its `keras` extra: `pip install 'trustgrade[keras]'`)")
@@ -73,17 +75,9 @@ def student_model(student: Any, role: str, *args: Any, probe: np.ndarray | None 
     builder = SETTINGS["models"][role]
     call = f"`{builder}({', '.join(repr(a) for a in args)})`"
     model = getattr(student, builder)(*args)
-    try:
-        raw = student.engine("describe_keras", model, probe=probe,
-                             doing=f"reading the model {call} returns")
-    except SubmissionError as exc:
-        if exc.kind == "refused":
-            fail(f"{call}: {exc.message}")
-        raise
-    try:
-        spec = check_keras_spec(raw)
-    except KerasSpecError as exc:
-        fail(f"{call}: {exc.message}")
+    raw = described(student, "describe_keras", model, probe=probe, what=call,
+                    doing=f"reading the model {call} returns")
+    spec = validated(raw, check_keras_spec, what=call)
     if spec.output_shape != (10,):
         fail(f"{call}: the model's output has shape {spec.output_shape} per image; it must "
              "end with 10 outputs, one per class (`Dense(num_classes, ...)`).\n\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.feedback import fail
+from grader.testing import fail
 
 from .answers import training_dict
 from .common import SETTINGS, check_fidelity, probe_images, student_model

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.feedback import fail
+from grader.testing import fail
 
 from .answers import declared, whole, whole_list
 from .common import SETTINGS, check_fidelity, probe_images, student_model

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.feedback import fail
+from grader.testing import fail
 
 from .answers import sweep_results, training_dict
 from .common import SETTINGS, student_model

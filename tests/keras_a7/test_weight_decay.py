@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from grader.feedback import GradingFailure, fail
+from grader.testing import GradingFailure, fail
 
 from .answers import sweep_results
 from .common import SETTINGS, StudentModel, check_fidelity, probe_images, student_model

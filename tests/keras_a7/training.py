@@ -7,10 +7,17 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from grader.models.keras_rebuild import rebuild_keras
-from grader.train import TrainResult, TrainSettings, train_and_evaluate
-from grader.train.replicas import supports, train_replicas
-from grader.train.runs import Runs
+from grader.testing import (
+    Runs,
+    TrainResult,
+    TrainSettings,
+    first_passing,
+    rebuild_keras,
+    run_lines,
+    supports,
+    train_and_evaluate,
+    train_replicas,
+)
 
 from .common import SETTINGS, StudentModel
 
@@ -37,13 +44,11 @@ def train_cnn(model: StudentModel, data: Any, *, epochs: int, batch_size: int,
               seeds: list[int] | None = None) -> tuple[bool, list[TrainResult]]:
     """Up to 3 seeded runs; the first whose best epoch reaches the threshold passes."""
     threshold = SETTINGS["cnn"]["threshold"]
-    results = []
-    for seed in seeds if seeds is not None else SETTINGS["cnn"]["seeds"]:
-        results.append(train_keras(model, data, epochs=epochs, batch_size=batch_size,
-                                   seed=seed, stop_at=threshold))  # the first epoch decides
-        if results[-1].best_accuracy >= threshold:
-            return True, results
-    return False, results
+    return first_passing(  # the first epoch that reaches the threshold decides
+        seeds if seeds is not None else SETTINGS["cnn"]["seeds"],
+        lambda seed: train_keras(model, data, epochs=epochs, batch_size=batch_size, seed=seed,
+                                 stop_at=threshold),
+        lambda result: result.best_accuracy >= threshold)
 
 
 def describe_cnn_runs(model: StudentModel, results: list[TrainResult], epochs: int,
@@ -51,16 +56,9 @@ def describe_cnn_runs(model: StudentModel, results: list[TrainResult], epochs: i
     threshold = SETTINGS["cnn"]["threshold"]
     lines = [f"Threshold: best validation accuracy ≥ {threshold:.1%} in at least one of up to "
              f"{len(SETTINGS['cnn']['seeds'])} seeded runs; {epochs} epochs, batch size "
-             f"{batch_size}, {model.training().describe()}.", ""]
-    for i, r in enumerate(results, 1):
-        curve = ", ".join(f"{a:.2%}" for a in r.test_accuracy)
-        stopped = f" ({r.stop_note('validation accuracy')})" if r.stopped_early else ""
-        lines.append(f"- run {i} (seed {r.determinism.get('seed', '?')}): best "
-                     f"**{r.best_accuracy:.2%}**{stopped}; per epoch: {curve}")
-    last = results[-1]
-    lines += ["", f"Trained by the grader on {last.device} ({last.mode}"
-              + (f"; {last.note}" if last.note else "") + f"), {last.seconds:.1f} s per run.",
-              "", "Your model, as rebuilt:", "", model.summary()]
+             f"{batch_size}, {model.training().describe()}.", "",
+             *run_lines(results, "validation accuracy"),
+             "", "Your model, as rebuilt:", "", model.summary()]
     return "\n".join(lines)
 
 
