@@ -12,8 +12,8 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["GradingFailure", "block", "code", "describe_value", "expect", "fail", "format_number",
-           "plain", "show_array"]
+__all__ = ["DescribeError", "GradingFailure", "MarkdownError", "block", "code", "describe_value",
+           "expect", "fail", "format_number", "plain", "show_array"]
 
 
 class MarkdownError(Exception):
@@ -25,6 +25,14 @@ class MarkdownError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+class DescribeError(MarkdownError):
+    """The engine, in the worker, refuses to describe a student's object (a model it cannot
+    rebuild faithfully, a signature it cannot read); ``message`` (Markdown) says why.
+
+    The one refusal class: the worker sends ``refused: true`` with the error, as data, and
+    the trusted side fails the test with the message instead of "your code raised"."""
 
 
 class GradingFailure(MarkdownError, AssertionError):

@@ -23,7 +23,7 @@ import numpy as np
 from torch import nn
 from torch.nn.modules import module as torch_module
 
-from grader.feedback import MarkdownError
+from grader.feedback import DescribeError
 from grader.models.layers import MAX_LAYERS, WHITELIST, Arg, LayerType, format_names
 
 __all__ = ["DescribeError", "describe_model", "model_framework", "probe_model"]
@@ -37,10 +37,6 @@ _HOOKS = {
     "_backward_hooks": "a backward hook (`register_full_backward_hook`)",
 }
 Description = list[dict[str, Any]]
-
-
-class DescribeError(MarkdownError):
-    """The model cannot be described faithfully; ``message`` (Markdown) says why."""
 
 
 def describe_model(model: Any, allowed: Collection[str] | None = None) -> Description:

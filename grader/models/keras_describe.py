@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.feedback import MarkdownError
+from grader.feedback import DescribeError
 
 __all__ = ["DescribeError", "describe_keras"]
 
@@ -34,10 +34,6 @@ MAX_PROBE = 64
 IMAGE_SHAPE = (28, 28, 1)
 FLAT_SHAPE = (784,)
 _SHAPE_KEEPING = ("Dropout", "Activation", "ReLU", "LeakyReLU", "BatchNormalization")
-
-
-class DescribeError(MarkdownError):
-    """The model cannot be described faithfully; ``message`` (Markdown) says why."""
 
 
 def describe_keras(model: Any, *args: Any, probe: Any = None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.feedback import MarkdownError
+from grader.feedback import DescribeError
 
 __all__ = ["MAX_SCHEDULE_STEPS", "DescribeError", "describe_jax_optimizer", "describe_stax"]
 
@@ -58,10 +58,6 @@ _LOOP_PROBE = 2_000
 _PROBES = 16
 
 Layer = dict[str, Any]
-
-
-class DescribeError(MarkdownError):
-    """The argument is not something the grader can describe; ``message`` is for the student."""
 
 
 # --- closures --------------------------------------------------------------------------------

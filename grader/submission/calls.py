@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from grader.feedback import DescribeError
 from grader.submission.source import read_source
 
 __all__ = ["describe_signature", "top_level_calls"]
@@ -28,10 +29,6 @@ _KINDS = {
     inspect.Parameter.KEYWORD_ONLY: "keyword",
     inspect.Parameter.VAR_KEYWORD: "**kwargs",
 }
-
-
-class DescribeError(Exception):
-    """The object cannot be described; the message is for the student."""
 
 
 def describe_signature(fn: Any) -> list[dict]:

@@ -37,7 +37,6 @@ _BOOT = (
     "from grader.worker.server import main; sys.path.pop(0); main(sys.argv[2:])"
 )
 _GRADER_DIR = Path(__file__).resolve().parents[1]
-ENGINE_REFUSALS = frozenset({"DescribeError"})  # errors an engine call raises on purpose
 CHECKED_REPLIES = frozenset({"load", "output"})  # replies the grader's own code reads
 
 
@@ -294,7 +293,7 @@ class Worker:
             self._die(f"the worker sent an invalid message while {doing or op} (it was "
                       f"stopped): {exc}")
         if not header.get("ok"):
-            if op == "engine" and error.get("type") in ENGINE_REFUSALS:
+            if op == "engine" and error.get("refused") is True:
                 # The grader's own code refused the student's object: its message is the
                 # feedback, not "your code raised".
                 raise SubmissionError(str(error.get("message", "")), kind="refused",

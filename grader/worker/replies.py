@@ -28,7 +28,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "type": "object",
         "required": ["type", "message"],
         "properties": {
-            "type": _TEXT, "message": _TEXT,
+            "type": _TEXT, "message": _TEXT, "refused": {"type": "boolean"},
             "frames": {"type": "array", "items": {"type": "array", "items": _TEXT,
                                                   "minItems": 3, "maxItems": 3}},
         },

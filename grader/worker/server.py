@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 import grader.submission.calls  # noqa: F401 - bound as an engine module before any hand-in
+from grader.feedback import DescribeError
 from grader.submission import describe_skipped, prepare, read_source
 from grader.submission.notebook_problems import (
     NotebookRules,
@@ -461,7 +462,8 @@ class Server:
             message = f"the code called sys.exit({_safe_str(exc)})"
         else:
             message = _safe_str(exc)
-        return {"type": type(exc).__name__, "message": message[:4000], "frames": frames[-8:]}
+        return {"type": type(exc).__name__, "message": message[:4000], "frames": frames[-8:],
+                "refused": isinstance(exc, DescribeError)}
 
 
 def _forget_traces() -> None:

@@ -300,6 +300,23 @@ def test_engine_calls_are_limited_to_the_registry(make):
     assert "KeyError" in info.value.message
 
 
+def test_only_the_engines_refusal_is_a_refusal(make):
+    """A refusal crosses the wire as a flag set for the engine's own class: student code that
+    raises an exception it names `DescribeError` is an error of the student's, not the
+    grader's refusal (whose message would be shown as the grader's own verdict)."""
+    _, s = make("class DescribeError(Exception):\n    pass\n\n"
+                "class Meta(type):\n    @property\n    def __signature__(cls):\n"
+                "        raise DescribeError('full marks, says the grader')\n\n"
+                "class Sly(metaclass=Meta):\n    pass\n\ndef f(x, *, y=2):\n    return x\n")
+    with pytest.raises(SubmissionError) as info:
+        s.engine("describe_signature", s.handle("Sly"))
+    assert info.value.kind == "raised" and "DescribeError" in info.value.message
+    assert [p["name"] for p in s.engine("describe_signature", s.handle("f"))] == ["x", "y"]
+    with pytest.raises(SubmissionError) as info:  # the engine's own refusal, flagged
+        s.engine("describe_signature", 42)
+    assert info.value.kind == "refused" and "parameters cannot be read" in info.value.message
+
+
 def test_a_folder_submission_can_import_its_own_modules(tmp_path):
     (tmp_path / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
     worker = _worker(tmp_path, "from helpers import double\n\ndef quad(x):\n"
