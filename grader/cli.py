@@ -1,5 +1,5 @@
 """The grader's command line: grade, check, gradescope, build-autograder, batch, merge,
-selftest and doctor."""
+selftest, new-pack and doctor."""
 
 from __future__ import annotations
 
@@ -28,7 +28,8 @@ Grade deep-learning homework (numpy, PyTorch, JAX, Keras) against an assignment 
 
 students:     grader check [solution.py]        the public tests, on your own machine
 TAs:          grader grade FILE | grader batch FOLDER --out DIR | grader selftest
-instructors:  grader build-autograder --assignment PACK --out autograder.zip
+instructors:  grader new-pack NAME --from solution.py | grader build-autograder --assignment
+              PACK --out autograder.zip
 Gradescope:   grader gradescope                  (what run_autograder calls)
 
 Which pack grades a file: --assignment, else $GRADER_ASSIGNMENT, else a grader.toml beside
@@ -319,12 +320,40 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--gpu", action="store_true", help="with the GPU tests (needs CUDA)")
     t.set_defaults(func=cmd_selftest)
 
+    n = sub.add_parser("new-pack", help="instructors: start a pack from a reference solution")
+    n.add_argument("name", help="the pack's name (lowercase letters, digits and _)")
+    n.add_argument("--from", dest="solution", required=True, type=Path,
+                   help="the reference solution.py")
+    n.add_argument("--title", help="the assignment's title (default: from the name)")
+    n.add_argument("--root", type=Path, default=None,
+                   help="the folder holding tests/, reference/ and student_template/ "
+                        "(default: where the packs are)")
+    n.set_defaults(func=cmd_new_pack)
+
     d = sub.add_parser("doctor", help="what this machine can enforce around the worker")
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.add_argument("--assignment", help="also grade this pack's reference here (the canary); "
                                         "exit 1 if it loses points")
     d.set_defaults(func=cmd_doctor)
     return parser
+
+
+def cmd_new_pack(args: argparse.Namespace) -> int:
+    from grader.packs import packs_root
+    from grader.scaffold import ScaffoldError, new_pack
+
+    root = args.root or packs_root()
+    try:
+        made = new_pack(args.name, args.solution, root, args.title)
+    except ScaffoldError as exc:
+        print(f"grader: {exc}", file=sys.stderr)
+        return 2
+    print(f"Started pack {args.name} in {root}:")
+    for path in made.files:
+        print(f"  {path.relative_to(root)}")
+    print(f"Next: write example_inputs in each tests/{args.name}/test_*.py, then run "
+          f"`grader audit {args.name}` to see what the tests miss.")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,10 @@ Beyond the engine's own names it gives the two steps every model-grading pack re
 
 from __future__ import annotations
 
+import functools
 import importlib
+import importlib.util
+import types
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -70,8 +73,8 @@ _EXPORTS: dict[str, str] = {
 # whole modules a pack uses as a namespace of rules (``regimes.slow(...)``)
 _MODULES: dict[str, str] = {"regimes": "grader.train.regimes"}
 
-__all__ = sorted([*_EXPORTS, *_MODULES, "described", "first_passing", "pack_of", "run_lines",
-                  "validated"])
+__all__ = sorted([*_EXPORTS, *_MODULES, "described", "first_passing", "pack_of",
+                  "reference_module", "run_lines", "validated"])
 
 
 def __getattr__(name: str) -> Any:
@@ -99,6 +102,22 @@ def pack_of(test_file: str | Path) -> Any:
         if (candidate / "pack.toml").is_file():
             return load_pack(candidate.name)
     raise LookupError(f"{test_file} is not inside a pack (no pack.toml above it)")
+
+
+def reference_module(pack: Any) -> types.ModuleType:
+    """The pack's reference solution as a module, imported here, on the trusted side only (the
+    worker never sees it): what a test compares the student's answers with."""
+    return _imported(pack.name, pack.reference_dir / pack.submission_name)
+
+
+@functools.cache
+def _imported(name: str, path: Path) -> types.ModuleType:
+    spec = importlib.util.spec_from_file_location(f"reference_{name}", path)
+    if spec is None or spec.loader is None:
+        raise LookupError(f"{path}: no reference solution to import")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def described(student: Any, call: str, *args: Any, what: str,
