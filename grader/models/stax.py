@@ -4,12 +4,19 @@ The list comes from the worker (:mod:`grader.models.stax_describe`), so it is un
 every entry is checked against a whitelist with sane bounds before anything is allocated.
 The rebuilt model takes NCHW images and computes what the stax model computes on NHWC ones:
 
-- ``Conv``: stax's default dimension numbers (NHWC, HWIO) only; ``VALID``, ``SAME`` and
-  ``SAME_LOWER`` padded as ``lax.padtype_to_pads`` pads (an odd total puts the extra row on
-  the high side for ``SAME``), or explicit ``(low, high)`` pairs.
+- ``Conv`` and 2-D ``GeneralConv``: any dimension numbers ``lax.conv_general_dilated`` accepts
+  with the batch axis first. Layers after it see its output array as stax does, by position:
+  a ``('NCHW', ...)`` convolution fed the grader's ``(N, 28, 28, 1)`` images reads 28
+  channels of 28 x 1 pixels, exactly like JAX. ``filter_shape``, ``strides`` and ``padding``
+  follow the kernel spec's order of the two spatial letters, as in ``lax``. ``VALID``,
+  ``SAME`` and ``SAME_LOWER`` are padded as ``lax.padtype_to_pads`` pads (an odd total puts
+  the extra row on the high side for ``SAME``), or explicit ``(low, high)`` pairs.
 - pooling: stax's default stride is 1, not the window. ``MaxPool`` pads with -inf, ``SumPool``
   with 0, and ``AvgPool`` divides each window's sum by its number of real (unpadded) pixels,
   as stax's ``_normalize_by_window_size`` does. Stax itself accepts only string paddings here.
+- ``FanOut(n)``, ``parallel(*layers)`` and ``FanInSum``/``FanInConcat(axis)``: a branching
+  model. ``parallel`` appears as ``{"type": "parallel", "branches": [[layer, ...], ...]}``; the
+  values between ``FanOut`` and a fan-in are lists, one per branch, as in stax.
 - ``Flatten`` flattens in NHWC order, so weights copied from JAX give identical outputs.
 - ``Softmax`` and ``LogSoftmax`` act on stax's last axis: the channels, dimension 1 in NCHW.
 - ``Dropout(rate)``: stax's ``rate`` is the probability of *keeping* a unit.
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,7 +40,7 @@ from torch import nn
 
 from grader.feedback import MarkdownError
 
-__all__ = ["ALLOWED_LAYERS", "MAX_PARAMETERS", "StaxSpecError", "check_stax_spec",
+__all__ = ["ALLOWED_LAYERS", "MAX_PARAMETERS", "StaxSpecError", "check_stax_spec", "layer_sequence",
            "load_stax_params", "rebuild_stax"]
 
 ELEMENTWISE: dict[str, Callable[[], nn.Module]] = {
@@ -49,18 +57,26 @@ ELEMENTWISE: dict[str, Callable[[], nn.Module]] = {
     "Identity": nn.Identity,
 }
 POOLS = ("MaxPool", "AvgPool", "SumPool")
-ALLOWED_LAYERS = ("Conv", "Dense", *POOLS, "Flatten", "Dropout", "BatchNorm", *ELEMENTWISE)
+FAN_INS = ("FanInSum", "FanInConcat")
+ALLOWED_LAYERS = ("Conv", "Dense", *POOLS, "Flatten", "Dropout", "BatchNorm", "FanOut",
+                  "parallel", *FAN_INS, *ELEMENTWISE)
 FIELDS: dict[str, frozenset[str]] = {
     "Conv": frozenset({"out_chan", "filter_shape", "strides", "padding", "dimension_numbers"}),
     "Dense": frozenset({"out_dim"}),
     **{pool: frozenset({"window_shape", "strides", "padding", "spec"}) for pool in POOLS},
     "Dropout": frozenset({"rate", "mode"}),
     "BatchNorm": frozenset({"axis", "epsilon", "center", "scale"}),
+    "FanOut": frozenset({"num"}),
+    "parallel": frozenset({"branches"}),
+    "FanInConcat": frozenset({"axis"}),
 }
 MAX_WIDTH = 8192
 MAX_KERNEL = 28
 MAX_PARAMETERS = 50_000_000
-MAX_LAYERS = 100
+MAX_LAYERS = 100  # all of them, those inside parallel branches included
+MAX_BRANCHES = 16
+MAX_DEPTH = 8  # parallel inside parallel
+MAX_VALUE_SIZE = 1 << 24  # numbers per image in one layer's output: bounds FanInConcat's growth
 DEFAULT_DIMENSION_NUMBERS = ["NHWC", "HWIO", "NHWC"]
 _PAD_NAMES = ("VALID", "SAME", "SAME_LOWER")
 # The standard deviation of a unit normal truncated to [-2, 2]; jax.nn.initializers divides
@@ -68,6 +84,8 @@ _PAD_NAMES = ("VALID", "SAME", "SAME_LOWER")
 TRUNCATED_STD = 0.87962566103423978  # std of a unit normal truncated at ±2
 
 Shape = tuple[int, ...]
+Value = Shape | list[Shape]  # one array, or one per branch between FanOut and a fan-in
+Where = int | str  # "3", or "3, branch 2, layer 1" inside a parallel
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
@@ -76,10 +94,10 @@ class StaxSpecError(MarkdownError, ValueError):
 
 
 # --- validation ------------------------------------------------------------------------------
-def _fail(index: int, layer: Any, message: str) -> StaxSpecError:
+def _fail(where: Where, layer: Any, message: str) -> StaxSpecError:
     kind = layer.get("type") if isinstance(layer, dict) else None
     shown = f"`{kind}`" if isinstance(kind, str) else f"a `{type(layer).__name__}`"
-    return StaxSpecError(f"Layer {index} ({shown[:120]}) of your `stax.serial(...)` model: "
+    return StaxSpecError(f"Layer {where} ({shown[:120]}) of your `stax.serial(...)` model: "
                          f"{message}")
 
 
@@ -87,20 +105,20 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _whole(index: int, layer: dict, key: str, low: int, high: int) -> int:
+def _whole(where: Where, layer: dict, key: str, low: int, high: int) -> int:
     value = layer.get(key)
     if not _is_int(value) or not low <= value <= high:
-        raise _fail(index, layer, f"`{key}` must be a whole number from {low} to {high}, "
+        raise _fail(where, layer, f"`{key}` must be a whole number from {low} to {high}, "
                                   f"not `{value!r:.60}`.")
     return value
 
 
-def _pair(index: int, layer: dict, key: str, default: Sequence[int] | None = None
+def _pair(where: Where, layer: dict, key: str, default: Sequence[int] | None = None
           ) -> tuple[int, int]:
     value = layer.get(key, default)
     if (not isinstance(value, list | tuple) or len(value) != 2
             or not all(_is_int(v) and 1 <= v <= MAX_KERNEL for v in value)):
-        raise _fail(index, layer, f"`{key}` must be two whole numbers from 1 to {MAX_KERNEL} "
+        raise _fail(where, layer, f"`{key}` must be two whole numbers from 1 to {MAX_KERNEL} "
                                   f"(2-D images only), not `{value!r:.60}`.")
     return value[0], value[1]
 
@@ -113,7 +131,7 @@ def same_pads(size: int, window: int, stride: int, lower: bool = False) -> tuple
     return (large, small) if lower else (small, large)
 
 
-def _pads(index: int, layer: dict, size: Shape, window: tuple[int, int],
+def _pads(where: Where, layer: dict, size: Shape, window: tuple[int, int],
           strides: tuple[int, int], *, explicit: bool) -> Pads:
     padding = layer.get("padding", "VALID")
     if padding == "VALID":
@@ -129,84 +147,170 @@ def _pads(index: int, layer: dict, size: Shape, window: tuple[int, int],
     allowed = "`'VALID'`, `'SAME'` or `'SAME_LOWER'`"
     if explicit:
         allowed += f", or two `(low, high)` pairs of whole numbers from 0 to {MAX_KERNEL}"
-    raise _fail(index, layer, f"`padding` must be {allowed}, not `{padding!r:.60}`.")
+    raise _fail(where, layer, f"`padding` must be {allowed}, not `{padding!r:.60}`.")
 
 
 def _out_size(size: int, window: int, stride: int, pad: tuple[int, int]) -> int:
     return (size + pad[0] + pad[1] - window) // stride + 1
 
 
-def _check_fields(index: int, layer: dict) -> None:
+def _check_fields(where: Where, layer: dict) -> None:
     extra = set(layer) - {"type"} - FIELDS.get(layer["type"], frozenset())
     if extra:
         names = ", ".join(sorted(f"`{k!s:.40}`" for k in extra))
-        raise _fail(index, layer, f"unexpected field(s) {names}.")
+        raise _fail(where, layer, f"unexpected field(s) {names}.")
 
 
-def _check_type(index: int, layer: Any) -> str:
+def _check_type(where: Where, layer: Any) -> str:
     kind = layer.get("type") if isinstance(layer, dict) else None
     if isinstance(kind, str) and kind in ALLOWED_LAYERS:
         return kind
     allowed = ", ".join(f"`stax.{t}`" for t in ALLOWED_LAYERS)
     name = layer.get("name") if isinstance(layer, dict) else None
     what = f"`{name!s:.100}` is" if isinstance(name, str) and name else "this is"
-    raise _fail(index, layer, f"{what} not a layer the grader can rebuild. Use only {allowed} "
-                              "(`stax.Conv` with its default dimension numbers).")
+    raise _fail(where, layer, f"{what} not a layer the grader can rebuild. Use only {allowed} "
+                              "(`stax.GeneralConv` too, for 2-D images).")
 
 
-def _needs_image(index: int, layer: dict, shape: Shape) -> None:
+def _needs_image(where: Where, layer: dict, shape: Shape) -> None:
     if len(shape) != 3:
-        raise _fail(index, layer, f"it needs an image input (height, width, channels) but "
+        raise _fail(where, layer, f"it needs an image input (height, width, channels) but "
                                   f"gets shape {shape}: put it before `stax.Flatten`.")
 
 
-def _conv_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int]:
-    _needs_image(index, layer, shape)
+TORCH_AXES = (0, 3, 1, 2)  # the stax axis each dimension of a rebuilt 4-D tensor holds
+NHWC_TO_NCHW = {axis: TORCH_AXES.index(axis) for axis in range(4)}  # and the inverse
+
+
+@dataclass(frozen=True)
+class ConvLayout:
+    """A 2-D ``GeneralConv``'s dimension numbers, as permutations of the rebuilt tensors.
+
+    ``spatial`` holds the two spatial letters in the kernel spec's order: ``lax`` orders
+    ``filter_shape``, ``strides`` and ``padding`` that way, and so does the rebuilt conv.
+    """
+
+    lhs: str
+    rhs: str
+    out: str
+
+    @property
+    def spatial(self) -> str:
+        return "".join(c for c in self.rhs if c not in "OI")
+
+    def input_dims(self) -> tuple[int, ...]:
+        """Permutes a rebuilt input tensor to (N, C, *spatial)."""
+        return tuple(NHWC_TO_NCHW[self.lhs.index(c)] for c in "NC" + self.spatial)
+
+    def output_dims(self) -> tuple[int, ...]:
+        """Permutes the (N, C, *spatial) result to the rebuilt layout of ``out``'s array."""
+        order = "NC" + self.spatial
+        return tuple(order.index(self.out[axis]) for axis in TORCH_AXES)
+
+    def kernel_dims(self) -> tuple[int, ...]:
+        """Permutes stax's kernel (laid out as ``rhs``) to torch's (O, I, *spatial)."""
+        return tuple(self.rhs.index(c) for c in "OI" + self.spatial)
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """Everything a validated convolution needs, in its kernel's spatial order."""
+
+    layout: ConvLayout
+    channels: int
+    out_chan: int
+    kernel: tuple[int, int]
+    strides: tuple[int, int]
+    pads: Pads
+    out_shape: Shape
+
+    @property
+    def parameters(self) -> int:
+        return self.kernel[0] * self.kernel[1] * self.channels * self.out_chan + self.out_chan
+
+
+def _conv_layout(where: Where, layer: dict) -> ConvLayout:
+    """The dimension numbers of a 2-D convolution with the batch axis first, or a refusal."""
     numbers = layer.get("dimension_numbers", DEFAULT_DIMENSION_NUMBERS)
-    if not isinstance(numbers, list | tuple) or list(numbers) != DEFAULT_DIMENSION_NUMBERS:
-        raise _fail(index, layer, f"dimension numbers `{numbers!r:.80}` are not supported; "
-                                  "use `stax.Conv` (NHWC images, HWIO kernels).")
-    out = _whole(index, layer, "out_chan", 1, MAX_WIDTH)
-    kernel = _pair(index, layer, "filter_shape")
-    strides = _pair(index, layer, "strides", (1, 1))
-    pads = _pads(index, layer, shape, kernel, strides, explicit=True)
-    size = tuple(_out_size(shape[i], kernel[i], strides[i], pads[i]) for i in (0, 1))
-    return (*size, out), kernel[0] * kernel[1] * shape[2] * out + out
+    shown = f"`{numbers!r:.80}`"
+    if not (isinstance(numbers, list | tuple) and len(numbers) == 3
+            and all(isinstance(n, str) for n in numbers)):
+        raise _fail(where, layer, f"dimension numbers {shown} must be three strings, like "
+                                  "`('NHWC', 'HWIO', 'NHWC')`.")
+    lhs, rhs, out = numbers
+    lengths = {len(lhs), len(rhs), len(out)}
+    if lengths != {4}:
+        what = f"a {lengths.pop() - 2}-D convolution" if len(lengths) == 1 and 3 <= min(
+            lengths) <= 8 else "not a 2-D convolution"
+        raise _fail(where, layer, f"dimension numbers {shown} make {what}; the grader rebuilds "
+                                  "2-D convolutions of images only (four letters each, like "
+                                  "`('NHWC', 'HWIO', 'NHWC')`).")
+    spatial = set(rhs) - {"O", "I"}
+    if (len(set(lhs)) != 4 or len(set(rhs)) != 4 or len(set(out)) != 4 or len(spatial) != 2
+            or not {"O", "I"} <= set(rhs) or set(lhs) != spatial | {"N", "C"}
+            or set(out) != set(lhs)):
+        raise _fail(where, layer, f"dimension numbers {shown} are not valid for "
+                                  "`lax.conv_general_dilated`: the input and output specs "
+                                  "hold `N`, `C` and the kernel's two spatial letters, the "
+                                  "kernel spec `O`, `I` and those two letters, each once.")
+    if lhs[0] != "N" or out[0] != "N":
+        raise _fail(where, layer, f"dimension numbers {shown}: the batch axis `N` must come "
+                                  "first in the input and output specs, since the grader "
+                                  "feeds the model batches of images with the batch first.")
+    return ConvLayout(lhs, rhs, out)
 
 
-def _pool_shape(index: int, layer: dict, shape: Shape) -> Shape:
-    _needs_image(index, layer, shape)
+def conv_geometry(where: Where, layer: dict, shape: Shape) -> ConvGeometry:
+    """Validate a ``Conv``/``GeneralConv`` on a batch of arrays shaped ``shape`` (batch
+    left out), reading each axis by its letter in the input spec, as ``lax`` does."""
+    layout = _conv_layout(where, layer)
+    _needs_image(where, layer, shape)
+    out_chan = _whole(where, layer, "out_chan", 1, MAX_WIDTH)
+    kernel = _pair(where, layer, "filter_shape")
+    strides = _pair(where, layer, "strides", (1, 1))
+    array = (0, *shape)
+    sizes = tuple(array[layout.lhs.index(c)] for c in layout.spatial)
+    pads = _pads(where, layer, sizes, kernel, strides, explicit=True)
+    outs = {c: _out_size(sizes[i], kernel[i], strides[i], pads[i])
+            for i, c in enumerate(layout.spatial)}
+    outs["C"] = out_chan
+    return ConvGeometry(layout, array[layout.lhs.index("C")], out_chan, kernel, strides, pads,
+                        tuple(outs[c] for c in layout.out[1:]))
+
+
+def _pool_shape(where: Where, layer: dict, shape: Shape) -> Shape:
+    _needs_image(where, layer, shape)
     spec = layer.get("spec")
     if spec is not None and not (isinstance(spec, str) and len(spec) == 4
                                  and spec.find("N") == 0 and spec.find("C") == 3):
-        raise _fail(index, layer, f"`spec={spec!r:.40}` is not supported: the grader's images "
+        raise _fail(where, layer, f"`spec={spec!r:.40}` is not supported: the grader's images "
                                   "are NHWC, stax's default (leave `spec` out).")
-    window = _pair(index, layer, "window_shape")
-    strides = _pair(index, layer, "strides", (1, 1))
-    pads = _pads(index, layer, shape, window, strides, explicit=False)
+    window = _pair(where, layer, "window_shape")
+    strides = _pair(where, layer, "strides", (1, 1))
+    pads = _pads(where, layer, shape, window, strides, explicit=False)
     size = tuple(_out_size(shape[i], window[i], strides[i], pads[i]) for i in (0, 1))
     return (*size, shape[2])
 
 
-def _dense_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int]:
+def _dense_shape(where: Where, layer: dict, shape: Shape) -> tuple[Shape, int]:
     if len(shape) != 1:
-        raise _fail(index, layer, f"its input has shape {shape}, and `stax.Dense` on an image "
+        raise _fail(where, layer, f"its input has shape {shape}, and `stax.Dense` on an image "
                                   "acts on the channel axis only. Add `stax.Flatten` before "
                                   "the first `stax.Dense`.")
-    out = _whole(index, layer, "out_dim", 1, MAX_WIDTH)
+    out = _whole(where, layer, "out_dim", 1, MAX_WIDTH)
     return (out,), shape[0] * out + out
 
 
-def _check_dropout(index: int, layer: dict) -> None:
+def _check_dropout(where: Where, layer: dict) -> None:
     rate, mode = layer.get("rate"), layer.get("mode", "train")
     if (not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 < rate <= 1
             or mode not in ("train", "test")):
-        raise _fail(index, layer, "`stax.Dropout(rate, mode)` needs a keep probability `rate` "
+        raise _fail(where, layer, "`stax.Dropout(rate, mode)` needs a keep probability `rate` "
                                   f"in (0, 1] and mode 'train' or 'test', not rate "
                                   f"`{rate!r:.40}` and mode `{mode!r:.40}`.")
 
 
-def _batch_norm_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int]:
+def _batch_norm_shape(where: Where, layer: dict, shape: Shape) -> tuple[Shape, int]:
     """``stax.BatchNorm``: axes of the batch-first input (NHWC images, or (N, D)) that
     include the batch axis 0, as stax's ``init_fun`` needs; its parameter count."""
     axes, rank = layer.get("axis"), len(shape) + 1
@@ -214,7 +318,7 @@ def _batch_norm_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int
     if (not isinstance(axes, list) or not axes or not all(_is_int(a) for a in axes)
             or len(set(axes)) != len(axes) or not all(0 <= a < rank for a in axes)
             or 0 not in axes):
-        raise _fail(index, layer, f"`stax.BatchNorm(axis=...)` here normalises an input laid "
+        raise _fail(where, layer, f"`stax.BatchNorm(axis=...)` here normalises an input laid "
                                   f"out {layout}: the axes must be distinct, among 0..{rank - 1} "
                                   f"and include the batch axis 0 (stax's default is (0, 1, 2) "
                                   f"for images, use (0,) after `Flatten`), not `{axes!r:.60}`.")
@@ -222,57 +326,180 @@ def _batch_norm_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int
     if (not isinstance(epsilon, int | float) or isinstance(epsilon, bool)
             or not 0 <= epsilon < 1) or not all(isinstance(layer.get(k), bool)
                                                for k in ("center", "scale")):
-        raise _fail(index, layer, "`stax.BatchNorm` needs an epsilon in [0, 1) and "
+        raise _fail(where, layer, "`stax.BatchNorm` needs an epsilon in [0, 1) and "
                                   "`center`/`scale` that are True or False.")
     kept = math.prod(d for i, d in enumerate(shape, start=1) if i not in axes)
     return shape, kept * (int(layer["center"]) + int(layer["scale"]))
 
 
-def _layer_shape(index: int, layer: dict, shape: Shape) -> tuple[Shape, int]:
-    """The output shape of one validated layer and its parameter count."""
+def _single(where: Where, layer: dict, value: Value) -> Shape:
+    if isinstance(value, list):
+        raise _fail(where, layer, f"it gets {len(value)} branches (from `stax.FanOut` or "
+                                  "`stax.parallel`) but takes one input: join them first with "
+                                  "`stax.FanInSum` or `stax.FanInConcat`.")
+    return value
+
+
+def _branches(where: Where, layer: dict, value: Value) -> list[Shape]:
+    if not isinstance(value, list):
+        raise _fail(where, layer, f"it takes the branches of a `stax.FanOut(n)` (or of a "
+                                  f"`stax.parallel`) but gets one input of shape {value}: put "
+                                  "`stax.FanOut(n)` before it.")
+    return value
+
+
+def _fan_in(where: Where, layer: dict, inputs: list[Shape]) -> Shape:
+    """``FanInSum`` (all shapes equal: stax would broadcast or fail) or ``FanInConcat``."""
+    shown = ", ".join(str(s) for s in inputs)
+    if layer["type"] == "FanInSum":
+        if any(s != inputs[0] for s in inputs):
+            raise _fail(where, layer, f"`stax.FanInSum` adds its inputs, which must have one "
+                                      f"shape, but they have shapes {shown}.")
+        return inputs[0]
+    axis, rank = layer.get("axis", -1), len(inputs[0]) + 1
+    if not _is_int(axis) or not -rank <= axis < rank or axis % rank == 0:
+        raise _fail(where, layer, f"`axis` must be a whole number from {1 - rank} to "
+                                  f"{rank - 1} other than the batch axis 0, not "
+                                  f"`{axis!r:.40}` (stax's default -1 joins channels).")
+    at = axis % rank - 1
+    if (any(len(s) != len(inputs[0]) for s in inputs)
+            or len({s[:at] + s[at + 1:] for s in inputs}) != 1):
+        raise _fail(where, layer, f"`stax.FanInConcat(axis={axis})` joins inputs that agree "
+                                  f"on every other axis, but they have shapes {shown}.")
+    return (*inputs[0][:at], sum(s[at] for s in inputs), *inputs[0][at + 1:])
+
+
+def _parallel(where: Where, layer: dict, inputs: list[Shape], depth: int,
+              budget: list[int]) -> list[Shape]:
+    """Each branch validated on its own input; one output per branch."""
+    branches = layer.get("branches")
+    if (not isinstance(branches, list) or not 1 <= len(branches) <= MAX_BRANCHES
+            or not all(isinstance(b, list) and b for b in branches)):
+        raise _fail(where, layer, f"`stax.parallel(...)` needs 1 to {MAX_BRANCHES} branches, "
+                                  "each a layer or a `stax.serial(...)` of layers.")
+    if len(branches) != len(inputs):
+        raise _fail(where, layer, f"it has {len(branches)} branches but gets {len(inputs)} "
+                                  "inputs, and stax would silently drop the extra ones: give "
+                                  "the `stax.FanOut(n)` before it as many as there are "
+                                  "branches.")
+    outputs = []
+    for number, (branch, shape) in enumerate(zip(branches, inputs, strict=True), start=1):
+        out = _check_layers(branch, shape, f"{where}, branch {number}, layer ", depth + 1,
+                            budget)[-1]
+        if isinstance(out, list):
+            raise _fail(where, layer, f"branch {number} ends with {len(out)} branches of its "
+                                      "own: join them inside it with `stax.FanInSum` or "
+                                      "`stax.FanInConcat`.")
+        outputs.append(out)
+    return outputs
+
+
+def _layer_value(where: Where, layer: dict, value: Value, depth: int,
+                 budget: list[int]) -> tuple[Value, int]:
+    """The output of one validated layer (one shape, or one per branch) and its parameter
+    count; ``parallel`` adds its branches' parameters to ``budget`` itself."""
     kind = layer["type"]
+    if kind in FAN_INS:
+        return _fan_in(where, layer, _branches(where, layer, value)), 0
+    if kind == "parallel":
+        return _parallel(where, layer, _branches(where, layer, value), depth, budget), 0
+    shape = _single(where, layer, value)
+    if kind == "FanOut":
+        return [shape] * _whole(where, layer, "num", 1, MAX_BRANCHES), 0
     if kind == "Conv":
-        return _conv_shape(index, layer, shape)
+        geometry = conv_geometry(where, layer, shape)
+        return geometry.out_shape, geometry.parameters
     if kind in POOLS:
-        return _pool_shape(index, layer, shape), 0
+        return _pool_shape(where, layer, shape), 0
     if kind == "Dense":
-        return _dense_shape(index, layer, shape)
+        return _dense_shape(where, layer, shape)
     if kind == "Flatten":
         return (math.prod(shape),), 0
     if kind == "Dropout":
-        _check_dropout(index, layer)
+        _check_dropout(where, layer)
     if kind == "BatchNorm":
-        return _batch_norm_shape(index, layer, shape)
+        return _batch_norm_shape(where, layer, shape)
     return shape, 0
 
 
-def check_stax_spec(spec: Any, input_shape: Sequence[int] = (28, 28, 1)) -> list[Shape]:
-    """Validate an untrusted layer list; return each layer's output shape (HWC or flat).
+def _count_layers(layers: list, depth: int, seen: list[int]) -> None:
+    """Refuse too many layers (those in branches included) or too deep a nesting of
+    ``parallel``, before any layer is looked at: the walk stops at the first excess."""
+    for layer in layers:
+        seen[0] += 1
+        if seen[0] > MAX_LAYERS:
+            raise StaxSpecError(f"Your model has more than {MAX_LAYERS} layers (counting those "
+                                f"inside `stax.parallel`); the grader rebuilds models of at "
+                                f"most {MAX_LAYERS}.")
+        branches = layer.get("branches") if isinstance(layer, dict) else None
+        if layer_type(layer) != "parallel" or not isinstance(branches, list):
+            continue
+        if depth >= MAX_DEPTH:
+            raise StaxSpecError(f"Your model nests `stax.parallel` more than {MAX_DEPTH} "
+                                "levels deep; the grader rebuilds models of at most "
+                                f"{MAX_DEPTH}.")
+        for branch in branches[:MAX_BRANCHES + 1]:
+            if isinstance(branch, list):
+                _count_layers(branch, depth + 1, seen)
+
+
+def layer_type(layer: Any) -> Any:
+    return layer.get("type") if isinstance(layer, dict) else None
+
+
+def _check_layers(layers: list, value: Value, prefix: str, depth: int,
+                  budget: list[int]) -> list[Value]:
+    """Validate a list of layers (the model's, or a branch's) fed ``value``; each output."""
+    values: list[Value] = []
+    for number, layer in enumerate(layers, start=1):
+        where = f"{prefix}{number}"
+        _check_type(where, layer)
+        _check_fields(where, layer)
+        value, count = _layer_value(where, layer, value, depth, budget)
+        budget[0] += count
+        for shape in value if isinstance(value, list) else [value]:
+            if any(d < 1 for d in shape):
+                raise _fail(where, layer, f"its output shape would be {shape}: the input is "
+                                          "too small for this window, so nothing is left.")
+            if math.prod(shape) > MAX_VALUE_SIZE:
+                raise _fail(where, layer, f"its output shape {shape} holds more than "
+                                          f"{MAX_VALUE_SIZE:,} numbers per image.")
+        if budget[0] > MAX_PARAMETERS:
+            raise _fail(where, layer, f"the model passes {MAX_PARAMETERS:,} parameters here "
+                                      f"({budget[0]:,} so far).")
+        values.append(value)
+    return values
+
+
+def check_stax_spec(spec: Any, input_shape: Sequence[int] = (28, 28, 1)) -> list[Value]:
+    """Validate an untrusted layer list; return each layer's output shape (HWC or flat, in
+    stax's axis order), a list of shapes where the model has branches.
 
     The final output size is not checked here: the caller knows how many classes it wants.
     """
     if not isinstance(spec, list) or not spec:
         raise StaxSpecError("Your model's layer list is empty or unreadable: build the model "
                             "with `stax.serial(layer, layer, ...)`.")
-    if len(spec) > MAX_LAYERS:
-        raise StaxSpecError(f"Your model has {len(spec)} layers; the grader rebuilds models of "
-                            f"at most {MAX_LAYERS}.")
-    shape: Shape = tuple(input_shape)
-    shapes: list[Shape] = []
-    parameters = 0
-    for index, layer in enumerate(spec, start=1):
-        _check_type(index, layer)
-        _check_fields(index, layer)
-        shape, count = _layer_shape(index, layer, shape)
-        parameters += count
-        if any(d < 1 for d in shape):
-            raise _fail(index, layer, f"its output shape would be {shape}: the input is too "
-                                      "small for this window, so nothing is left.")
-        if parameters > MAX_PARAMETERS:
-            raise _fail(index, layer, f"the model passes {MAX_PARAMETERS:,} parameters here "
-                                      f"({parameters:,} so far).")
-        shapes.append(shape)
-    return shapes
+    _count_layers(spec, 0, [0])
+    values = _check_layers(spec, tuple(input_shape), "", 0, [0])
+    if isinstance(values[-1], list):
+        raise _fail(len(spec), spec[-1], f"the model ends with {len(values[-1])} branches; "
+                                         "join them with `stax.FanInSum` or "
+                                         "`stax.FanInConcat`.")
+    return values
+
+
+def layer_sequence(spec: list[dict]) -> list[dict]:
+    """A validated model's layers in order, each ``parallel`` replaced by its branches'
+    layers (first branch first): what a check on the kinds of layers used reads."""
+    flat: list[dict] = []
+    for layer in spec:
+        if layer_type(layer) == "parallel":
+            for branch in layer["branches"]:
+                flat += layer_sequence(branch)
+        else:
+            flat.append(layer)
+    return flat
 
 
 # --- the PyTorch modules ---------------------------------------------------------------------
@@ -305,9 +532,6 @@ class WindowSum(nn.Module):
     def extra_repr(self) -> str:
         return f"window={self.window}, strides={self.strides}, pad={self.pad}, " \
                f"average={self.average}"
-
-
-NHWC_TO_NCHW = {0: 0, 1: 2, 2: 3, 3: 1}  # where each axis of an NHWC image is in NCHW
 
 
 class StaxBatchNorm(nn.Module):
@@ -358,6 +582,76 @@ class StaxBatchNorm(nn.Module):
         return f"dims={self.dims}, epsilon={self.epsilon:g}"
 
 
+class Permute(nn.Module):
+    """Reorders a tensor's dimensions: a ``GeneralConv`` reads and writes its arrays in the
+    layouts its dimension numbers name."""
+
+    def __init__(self, dims: Sequence[int]) -> None:
+        super().__init__()
+        self.dims = tuple(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.permute(self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class StaxConv(nn.Conv2d):
+    """A ``Conv2d`` that knows how stax lays out its kernel (``kernel_dims`` permutes it to
+    torch's OIHW), so that a student's parameters can be copied in."""
+
+    def __init__(self, kernel_dims: Sequence[int], *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kernel_dims = tuple(kernel_dims)
+
+
+class FanOut(nn.Module):
+    """Stax's ``FanOut(num)``: the same input, once per branch."""
+
+    def __init__(self, num: int) -> None:
+        super().__init__()
+        self.num = num
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        return [x] * self.num
+
+
+class Parallel(nn.Module):
+    """Stax's ``parallel``: branch ``i`` (a Sequential) applied to input ``i``."""
+
+    def __init__(self, branches: Sequence[nn.Sequential]) -> None:
+        super().__init__()
+        self.branches = nn.ModuleList(branches)
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+        return [branch(x) for branch, x in zip(self.branches, inputs, strict=True)]
+
+
+class FanInSum(nn.Module):
+    """Stax's ``FanInSum``: ``sum(inputs)``, added left to right as Python's ``sum`` does."""
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        total = inputs[0]
+        for x in inputs[1:]:
+            total = total + x
+        return total
+
+
+class FanInConcat(nn.Module):
+    """Stax's ``FanInConcat(axis)``, with the axis moved to where the rebuilt tensor has it."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, inputs: Sequence[torch.Tensor]) -> torch.Tensor:
+        return torch.cat(list(inputs), self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
 class FlattenNHWC(nn.Module):
     """Stax's ``Flatten``: NCHW images are flattened in NHWC order, flat input is kept."""
 
@@ -379,17 +673,20 @@ def _unset(module: nn.Module) -> nn.Module:
 
 
 def _conv(layer: dict, shape: Shape, generator: torch.Generator) -> list[nn.Module]:
-    kernel = tuple(layer["filter_shape"])
-    strides = tuple(layer.get("strides", (1, 1)))
-    pads = _pads(0, layer, shape, kernel, strides, explicit=True)
+    geometry = conv_geometry(0, layer, shape)
+    kernel, pads, out_chan = geometry.kernel, geometry.pads, geometry.out_chan
     symmetric = all(lo == hi for lo, hi in pads)
-    conv = _unset(nn.Conv2d(shape[2], layer["out_chan"], kernel, strides,
-                            padding=(pads[0][0], pads[1][0]) if symmetric else 0,
-                            device="meta"))
+    conv = _unset(StaxConv(geometry.layout.kernel_dims(), geometry.channels, out_chan, kernel,
+                           geometry.strides, padding=(pads[0][0], pads[1][0]) if symmetric
+                           else 0, device="meta"))
     receptive = kernel[0] * kernel[1]
-    glorot_normal_(conv.weight, shape[2] * receptive, layer["out_chan"] * receptive, generator)
+    glorot_normal_(conv.weight, geometry.channels * receptive, out_chan * receptive, generator)
     nn.init.normal_(conv.bias, 0.0, 1e-6, generator=generator)
-    return [conv] if symmetric else [nn.ZeroPad2d(torch_pad(pads)), conv]
+    modules: list[nn.Module] = [conv] if symmetric else [nn.ZeroPad2d(torch_pad(pads)), conv]
+    before, after = geometry.layout.input_dims(), geometry.layout.output_dims()
+    unchanged = tuple(range(4))
+    return ([Permute(before)] if before != unchanged else []) + modules \
+        + ([Permute(after)] if after != unchanged else [])
 
 
 def _pool(layer: dict, shape: Shape) -> list[nn.Module]:
@@ -410,8 +707,21 @@ def _dense(layer: dict, shape: Shape, generator: torch.Generator) -> list[nn.Mod
     return [dense]
 
 
-def _modules(layer: dict, shape: Shape, generator: torch.Generator) -> list[nn.Module]:
+def _modules(layer: dict, value: Value, depth: int,
+             generator: torch.Generator) -> list[nn.Module]:
     kind = layer["type"]
+    if kind == "parallel":
+        return [Parallel([nn.Sequential(*_build(branch, shape, depth + 1, generator))
+                          for branch, shape in zip(layer["branches"], value, strict=True)])]
+    if kind == "FanInSum":
+        return [FanInSum()]
+    if kind == "FanInConcat":
+        rank = len(value[0]) + 1
+        axis = layer.get("axis", -1) % rank
+        return [FanInConcat(NHWC_TO_NCHW[axis] if rank == 4 else axis)]
+    shape = _single(0, layer, value)
+    if kind == "FanOut":
+        return [FanOut(layer["num"])]
     if kind == "Conv":
         return _conv(layer, shape, generator)
     if kind in POOLS:
@@ -429,49 +739,77 @@ def _modules(layer: dict, shape: Shape, generator: torch.Generator) -> list[nn.M
     return [ELEMENTWISE[kind]()]
 
 
+def _build(layers: list[dict], value: Value, depth: int,
+           generator: torch.Generator) -> list[nn.Module]:
+    """The modules of validated ``layers`` fed ``value``, initialized in order."""
+    modules: list[nn.Module] = []
+    for layer in layers:
+        modules += _modules(layer, value, depth, generator)
+        value = _layer_value(0, layer, value, depth, [0])[0]
+    return modules
+
+
 def rebuild_stax(spec: Any, input_shape: Sequence[int] = (28, 28, 1), *,
                  seed: int = 0) -> nn.Sequential:
     """A PyTorch model for the (validated) layer list, initialized like stax from ``seed``.
 
-    It takes NCHW input, ``(N, C, H, W)`` for ``input_shape=(H, W, C)``, or ``(N, D)`` for a
-    flat ``input_shape=(D,)``. Randomness comes from a local generator, not the global RNG.
+    It takes NCHW input, ``(N, C, H, W)`` for ``input_shape=(H, W, C)``, i.e. the stax
+    input array ``x`` as ``x.permute(0, 3, 1, 2)``, or ``(N, D)`` for a flat
+    ``input_shape=(D,)``. Randomness comes from a local generator, not the global RNG.
     """
-    shapes = check_stax_spec(spec, input_shape)
+    check_stax_spec(spec, input_shape)
     generator = torch.Generator().manual_seed(seed)
-    modules: list[nn.Module] = []
-    shape: Shape = tuple(input_shape)
-    for layer, out_shape in zip(spec, shapes, strict=True):
-        modules += _modules(layer, shape, generator)
-        shape = out_shape
-    return nn.Sequential(*modules)
+    return nn.Sequential(*_build(spec, tuple(input_shape), 0, generator))
 
 
-def _weighted_params(params: Any) -> Iterator[tuple[Any, Any]]:
-    """The ``(W, b)`` pairs of a stax params tree, in order (nested ``serial`` flattened)."""
+WEIGHTED = (nn.Conv2d, nn.Linear, StaxBatchNorm, Parallel)
+MAX_PARAMS_NESTING = 64  # serial inside serial, as deep as the describer accepts and more
+
+
+def _layer_params(params: Any, depth: int = 0) -> Iterator[Any]:
+    """The per-layer entries of a stax params tree: ``serial`` gives a list (flattened here,
+    as the description flattens it), every other layer its own entry (a tuple)."""
+    if depth > MAX_PARAMS_NESTING:
+        raise ValueError("the params tree is nested too deeply")
     if isinstance(params, list):
         for entry in params:
-            yield from _weighted_params(entry)
-    elif isinstance(params, tuple) and len(params) == 2:
-        yield params[0], params[1]
-    elif isinstance(params, tuple) and len(params) == 0:
-        return
+            yield from _layer_params(entry, depth + 1)
+    elif isinstance(params, tuple):
+        yield params
     else:
         raise ValueError(f"not a stax params entry: {type(params).__name__}")
 
 
+def _load(modules: nn.Sequential, params: Any) -> None:
+    """Copy one layer list's params into its modules: an empty tuple is a layer without
+    weights; every other entry belongs to the next weighted module, in order."""
+    weighted = [m for m in modules.children() if isinstance(m, WEIGHTED)]
+    entries = [e for e in _layer_params(params) if len(e)]
+    if len(weighted) != len(entries):
+        raise ValueError(f"params hold {len(entries)} weighted layers, the model "
+                         f"{len(weighted)}")
+    for module, entry in zip(weighted, entries, strict=True):
+        if isinstance(module, Parallel):  # stax's tuple of per-branch params
+            if len(entry) != len(module.branches):
+                raise ValueError(f"params hold {len(entry)} branches, the model "
+                                 f"{len(module.branches)}")
+            for branch, branch_params in zip(module.branches, entry, strict=True):
+                _load(branch, branch_params)
+            continue
+        if len(entry) != 2:
+            raise ValueError(f"a layer's params are {len(entry)} values, not 2")
+        w, b = entry
+        if isinstance(module, StaxBatchNorm):  # stax's (beta, gamma)
+            module.load(w, b)
+            continue
+        layout = module.kernel_dims if isinstance(module, StaxConv) else (1, 0)
+        weight = np.array(np.asarray(w, dtype=np.float32).transpose(layout), order="C")
+        module.weight.copy_(torch.from_numpy(weight))
+        module.bias.copy_(torch.from_numpy(np.array(b, dtype=np.float32).reshape(-1)))
+
+
 def load_stax_params(model: nn.Sequential, params: Any) -> None:
-    """Copy stax parameters (``init_fun``'s list, arrays as numpy) into a rebuilt model."""
-    weighted = [m for m in model.modules()
-                if isinstance(m, nn.Conv2d | nn.Linear | StaxBatchNorm)]
-    pairs = list(_weighted_params(params))
-    if len(weighted) != len(pairs):
-        raise ValueError(f"params hold {len(pairs)} weighted layers, the model {len(weighted)}")
+    """Copy stax parameters (nested as ``init_fun`` returns them: ``serial`` a list,
+    ``parallel`` a tuple per branch; arrays as numpy) into a rebuilt model."""
     with torch.no_grad():
-        for module, (w, b) in zip(weighted, pairs, strict=True):
-            if isinstance(module, StaxBatchNorm):  # stax's (beta, gamma)
-                module.load(w, b)
-                continue
-            layout = (3, 2, 0, 1) if isinstance(module, nn.Conv2d) else (1, 0)  # HWIO -> OIHW
-            weight = np.array(np.asarray(w, dtype=np.float32).transpose(layout), order="C")
-            module.weight.copy_(torch.from_numpy(weight))
-            module.bias.copy_(torch.from_numpy(np.array(b, dtype=np.float32).reshape(-1)))
+        _load(model, params)

@@ -133,7 +133,9 @@ def describe_stax(model: Any, init_fun: Callable | None = None) -> list[Layer]:
     ``model`` is the ``(init_fun, apply_fun)`` pair a stax constructor returns, or its
     ``apply_fun`` alone (then ``init_fun`` may be given separately). Unrecognised layers are
     described as ``{"type": "unknown", ...}``; :class:`DescribeError` is raised only when
-    ``model`` is no stax layer at all, or when layer sizes cannot be read.
+    ``model`` is no stax layer at all, or when layer sizes cannot be read. A
+    ``stax.parallel`` keeps its structure, ``{"type": "parallel", "branches": [[...], ...]}``
+    (a branch's own ``serial`` flattened likewise), since its params are one tuple per branch.
     """
     init, apply = _split_pair(model, init_fun)
     if not _is_stax(init) and not _is_stax(apply):
@@ -141,13 +143,33 @@ def describe_stax(model: Any, init_fun: Callable | None = None) -> list[Layer]:
             f"Expected a stax model, i.e. what `stax.serial(...)` returns, but got "
             f"{_what(model)}. {_PAIR_HINT}"
         )
+    return _describe_layers(init, apply, 0, [0])
+
+
+def _describe_layers(init: Any, apply: Any, depth: int, seen: list[int]) -> list[Layer]:
+    """The layers of one ``serial`` (or of a single layer); ``seen`` counts every layer
+    described so far, branches included, to number them and bound their count."""
     layers: list[Layer] = []
-    for position, (layer_init, layer_apply) in enumerate(_leaves(init, apply, 0), start=1):
-        if position > MAX_LAYERS:
+    for layer_init, layer_apply in _leaves(init, apply, depth):
+        seen[0] += 1
+        if seen[0] > MAX_LAYERS:
             raise DescribeError(f"The model has more than {MAX_LAYERS} layers; at most "
                                 f"{MAX_LAYERS} are supported.")
-        layers.append(_describe_layer(position, layer_init, layer_apply))
+        if _kind(layer_init, layer_apply) == "parallel":
+            layers.append(_parallel(seen[0], layer_init, layer_apply, depth, seen))
+        else:
+            layers.append(_describe_layer(seen[0], layer_init, layer_apply))
     return layers
+
+
+def _parallel(position: int, init: Any, apply: Any, depth: int, seen: list[int]) -> Layer:
+    """``stax.parallel(*layers)``: each branch described as a list of layers."""
+    _check_same_layer(position, init, apply)
+    children = _children(init, apply, "parallel", position)
+    if children is None:
+        return _unknown(apply if apply is not None else init)
+    return {"type": "parallel",
+            "branches": [_describe_layers(i, a, depth + 1, seen) for i, a in children]}
 
 
 def _what(value: Any) -> str:
@@ -176,30 +198,42 @@ def _is_stax(fn: Any) -> bool:
     return fn is not None and _from_module(fn, _STAX_MODULES)
 
 
+def _kind(init: Any, apply: Any) -> str | None:
+    """The stax constructor both functions come from, or None when they are no stax pair."""
+    kinds = {_maker(f) for f in (init, apply) if f is not None and _is_stax(f)}
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _children(init: Any, apply: Any, combinator: str,
+              position: int | None = None) -> list[tuple[Any, Any]] | None:
+    """The ``(init, apply)`` pairs a ``serial`` or ``parallel`` closes over (either may be
+    None), or None when its closure is not stax's."""
+    inits = _cells(init).get("init_funs") if init is not None else None
+    applies = _cells(apply).get("apply_funs") if apply is not None else None
+    found = [c for c in (inits, applies) if c is not None]
+    if not found or any(not isinstance(c, tuple) for c in found):
+        return None
+    if len(found) == 2 and len(inits) != len(applies):
+        where = "" if position is None else f"Layer {position} (`{combinator}`): "
+        raise DescribeError(
+            f"{where}The init function has {len(inits)} layers but the apply function has "
+            f"{len(applies)}: they do not come from the same `stax.{combinator}(...)` call. "
+            f"{_PAIR_HINT}"
+        )
+    return [(inits[i] if inits is not None else None,
+             applies[i] if applies is not None else None) for i in range(len(found[0]))]
+
+
 def _leaves(init: Any, apply: Any, depth: int) -> Iterator[tuple[Any, Any]]:
     """The ``(init, apply)`` pairs of the non-serial layers, in order (either may be None)."""
     if depth > MAX_NESTING:
-        raise DescribeError(f"`stax.serial` is nested more than {MAX_NESTING} levels deep.")
-    kinds = {_maker(f) for f in (init, apply) if f is not None and _is_stax(f)}
-    if kinds != {"serial"}:
+        raise DescribeError(f"`stax.serial` and `stax.parallel` are nested more than "
+                            f"{MAX_NESTING} levels deep.")
+    children = _children(init, apply, "serial") if _kind(init, apply) == "serial" else None
+    if children is None:  # a layer, or a serial whose closure is not stax's: unknown
         yield init, apply
         return
-    inits = _cells(init).get("init_funs") if init is not None else None
-    applies = _cells(apply).get("apply_funs") if apply is not None else None
-    children = [c for c in (inits, applies) if c is not None]
-    if not children or any(not isinstance(c, tuple) for c in children):
-        yield init, apply  # a serial whose closure is not stax's: unknown
-        return
-    if len(children) == 2 and len(inits) != len(applies):
-        raise DescribeError(
-            f"The init function has {len(inits)} layers but the apply function has "
-            f"{len(applies)}: they do not come from the same `stax.serial(...)` call. "
-            f"{_PAIR_HINT}"
-        )
-    count = len(children[0])
-    for i in range(count):
-        child_init = inits[i] if inits is not None else None
-        child_apply = applies[i] if applies is not None else None
+    for child_init, child_apply in children:
         yield from _leaves(child_init, child_apply, depth + 1)
 
 
@@ -252,12 +286,12 @@ def _needs(position: int, fn: Any, what: str, layer: str) -> dict[str, Any]:
 
 
 def _conv(position: int, init: Any, apply: Any) -> Layer:
+    """``Conv`` and ``GeneralConv`` of any dimension: the trusted side refuses what it
+    cannot rebuild (other than 2-D) with a message that says so."""
     cells = _needs(position, init, "sizes", "Conv")
     if not {"out_chan", "filter_shape", "dimension_numbers"} <= set(cells):
         return _unknown(init)
     numbers_ = cells["dimension_numbers"]
-    if len(tuple(cells["filter_shape"])) != 2:
-        return {"type": "unknown", "name": f"GeneralConv with dimension_numbers {numbers_}"}
     return {
         "type": "Conv",
         "out_chan": _plain(cells["out_chan"]),
@@ -335,6 +369,18 @@ def _simple(kind: str) -> Callable[[int, Any, Any], Layer]:
     return describe
 
 
+def _fan_out(position: int, init: Any, apply: Any) -> Layer:
+    cells = _cells(init if init is not None else apply)
+    return {"type": "FanOut", "num": _plain(cells["num"])} if "num" in cells \
+        else _unknown(apply)
+
+
+def _fan_in_concat(position: int, init: Any, apply: Any) -> Layer:
+    cells = _cells(apply if apply is not None else init)
+    return {"type": "FanInConcat", "axis": _plain(cells["axis"])} if "axis" in cells \
+        else _unknown(apply)
+
+
 def _dropout(position: int, init: Any, apply: Any) -> Layer:
     cells = _needs(position, apply, "rate", "Dropout")
     if "rate" not in cells:
@@ -370,6 +416,9 @@ _DESCRIBERS: dict[str, Callable[[int, Any, Any], Layer]] = {
     "Flatten": _simple("Flatten"),
     "Identity": _simple("Identity"),
     "Dropout": _dropout,
+    "FanOut": _fan_out,
+    "FanInSum": _simple("FanInSum"),
+    "FanInConcat": _fan_in_concat,
 }
 
 

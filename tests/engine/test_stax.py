@@ -20,6 +20,7 @@ from grader.models.stax import (
     MAX_PARAMETERS,
     StaxSpecError,
     check_stax_spec,
+    layer_sequence,
     load_stax_params,
     rebuild_stax,
 )
@@ -115,18 +116,41 @@ def MyScale(factor: float) -> tuple:  # noqa: N802 - named like a stax layer con
 def test_describe_unknown_layers_without_raising() -> None:
     spec = describe_stax(stax.serial(
         MyScale(2.0), stax.BatchNorm(), stax.elementwise(jax.nn.leaky_relu, negative_slope=0.2),
-        stax.serial(stax.FanOut(2), stax.parallel(stax.Relu, stax.Tanh), stax.FanInSum),
-        stax.ConvTranspose(4, (3, 3)), stax.GeneralConv(("NHC", "HIO", "NHC"), 4, (3,)),
+        stax.FanOut(2), stax.parallel(MyScale(3.0), stax.ConvTranspose(4, (3, 3))),
+        stax.FanInSum, stax.GeneralConv(("NHC", "HIO", "NHC"), 4, (3,)),
         stax.GeneralConv(("NCHW", "OIHW", "NCHW"), 4, (3, 3)),
     ))
-    unknown = [layer for layer in spec if layer["type"] == "unknown"]
+    unknown = [layer for layer in layer_sequence(spec) if layer["type"] == "unknown"]
     names = [layer["name"] for layer in unknown]
     assert names[0] == "MyScale" and spec[1]["type"] == "BatchNorm"
     assert names[1].startswith("elementwise(") and "negative_slope=0.2" in names[1]
-    assert {"FanOut", "parallel", "FanInSum", "GeneralConvTranspose"} <= set(names)
+    assert names[2:] == ["MyScale", "GeneralConvTranspose"]  # inside the branches
     assert all(len(n) <= 100 for n in names)
-    assert spec[-1]["type"] == "Conv"  # other dimension numbers are reported, not hidden
+    # Convolutions of other dimensions are reported, for the trusted side to refuse.
+    assert spec[-2]["type"] == "Conv" and spec[-2]["filter_shape"] == [3]
     assert spec[-1]["dimension_numbers"] == ["NCHW", "OIHW", "NCHW"]
+
+
+def test_describe_branches_keeps_parallel_and_flattens_serial_in_branches() -> None:
+    spec = describe_stax(stax.serial(
+        stax.FanOut(3),
+        stax.parallel(stax.serial(stax.serial(stax.Dense(4), stax.Relu), stax.Tanh),
+                      stax.Identity, stax.parallel(stax.Relu)),
+        stax.FanInConcat(axis=-2), stax.FanInSum))
+    assert spec == [
+        {"type": "FanOut", "num": 3},
+        {"type": "parallel", "branches": [
+            [{"type": "Dense", "out_dim": 4}, {"type": "Relu"}, {"type": "Tanh"}],
+            [{"type": "Identity"}],
+            [{"type": "parallel", "branches": [[{"type": "Relu"}]]}]]},
+        {"type": "FanInConcat", "axis": -2}, {"type": "FanInSum"},
+    ]
+    assert [layer["type"] for layer in layer_sequence(spec)] == [
+        "FanOut", "Dense", "Relu", "Tanh", "Identity", "Relu", "FanInConcat", "FanInSum"]
+    init, _ = stax.parallel(stax.Dense(2), stax.Relu)
+    _, other_apply = stax.parallel(stax.Dense(2))
+    with pytest.raises(DescribeError, match="different layer calls"):
+        describe_stax((init, other_apply))
 
 
 @pytest.mark.parametrize("value", [42, None, "serial", nn.Linear(2, 2), lambda x: x, print])
@@ -170,6 +194,39 @@ ARCHITECTURES = {
     "batchnorm-axes": ((12, 10, 3), lambda: stax.serial(  # per-row and per-(H, W) params
         stax.Conv(4, (3, 3)), stax.BatchNorm(axis=(0, 1), center=False, epsilon=1e-3),
         stax.BatchNorm(axis=(0, 3), scale=False), stax.Flatten, stax.Dense(3))),
+    # GeneralConv: axes read by their letters; filter, strides and padding in the kernel
+    # spec's spatial order; the layers after it see its output array by position.
+    "generalconv-nchw-oihw": ((3, 12, 10), lambda: stax.serial(
+        stax.GeneralConv(("NCHW", "OIHW", "NCHW"), 5, (3, 2), strides=(2, 1), padding="SAME"),
+        stax.Relu, stax.MaxPool((2, 2)), stax.Flatten, stax.Dense(4))),
+    "generalconv-nhwc-oihw": ((12, 10, 3), lambda: stax.serial(
+        stax.GeneralConv(("NHWC", "OIHW", "NHWC"), 5, (3, 2), padding=((1, 0), (2, 1))),
+        stax.Elu, stax.GeneralConv(("NHWC", "OIHW", "NHWC"), 2, (2, 2), strides=(2, 2)),
+        stax.Flatten, stax.Dense(4))),
+    "generalconv-mixed-layouts": ((12, 10, 3), lambda: stax.serial(
+        stax.GeneralConv(("NWCH", "WIOH", "NCWH"), 5, (3, 2), strides=(1, 2), padding="SAME"),
+        stax.Tanh, stax.BatchNorm(), stax.Flatten, stax.Dense(4))),
+    "residual": ((12, 12, 1), lambda: stax.serial(  # the issue's model, on small images
+        stax.Conv(16, (3, 3), padding="SAME"), stax.Relu, stax.FanOut(2),
+        stax.parallel(stax.serial(stax.Conv(16, (3, 3), padding="SAME"), stax.Relu),
+                      stax.Identity),
+        stax.FanInSum, stax.MaxPool((2, 2)), stax.Flatten, stax.Dense(10), stax.LogSoftmax)),
+    "inception-concat": ((10, 10, 2), lambda: stax.serial(
+        stax.FanOut(3),
+        stax.parallel(stax.Conv(3, (1, 1)),
+                      stax.serial(stax.Conv(2, (3, 3), padding="SAME"), stax.Relu),
+                      stax.MaxPool((3, 3), padding="SAME")),
+        stax.FanInConcat(), stax.Relu, stax.Flatten, stax.Dense(3), stax.Softmax)),
+    "nested-serial-in-parallel": ((9, 8, 2), lambda: stax.serial(
+        stax.FanOut(2),
+        stax.parallel(
+            stax.serial(stax.serial(stax.Conv(3, (2, 2), padding="SAME"), stax.Relu),
+                        stax.serial(stax.BatchNorm(), stax.Dropout(0.5, mode="test"))),
+            stax.serial(stax.FanOut(2), stax.parallel(stax.Identity, stax.Relu),
+                        stax.FanInSum, stax.Conv(3, (2, 2), padding="SAME"))),
+        stax.FanInConcat(axis=2),  # along the width
+        stax.BatchNorm(center=False, scale=False), stax.Flatten,  # params ((), ())
+        stax.FanOut(1), stax.parallel(stax.Dense(5)), stax.FanInSum)),
     "mlp": ((8, 8, 2), lambda: stax.serial(
         stax.Flatten, stax.Dense(32), stax.Selu, stax.Dense(16), stax.LeakyRelu,
         stax.Dense(16), stax.Softplus, stax.Dense(10), stax.LogSoftmax)),
@@ -306,8 +363,15 @@ FLAT = {"type": "Flatten"}
     ([conv(True, [3, 3], [1, 1], "VALID")], r"`out_chan`"),
     ([conv(4.0, [3, 3], [1, 1], "VALID")], r"`out_chan`"),
     ([conv(4, [3, 3], [1, 1], "same")], r"`padding`"),
-    ([{**conv(4, [3, 3], [1, 1], "VALID"), "dimension_numbers": ["NCHW", "OIHW", "NCHW"]}],
-     r"dimension numbers"),
+    ([{**conv(4, [3], [1], "VALID"), "dimension_numbers": ["NHC", "HIO", "NHC"]}],
+     r"Layer 1 \(`Conv`\).*1-D convolution; the grader rebuilds 2-D"),
+    ([{**conv(4, [3, 3, 3], [1, 1, 1], "VALID"),
+       "dimension_numbers": ["NDHWC", "DHWIO", "NDHWC"]}], r"3-D convolution"),
+    ([{**conv(4, [3, 3], [1, 1], "VALID"), "dimension_numbers": ["HNWC", "HWIO", "HNWC"]}],
+     r"batch axis `N` must come first"),
+    ([{**conv(4, [3, 3], [1, 1], "VALID"), "dimension_numbers": ["NHWC", "HWIO", "NHXC"]}],
+     r"not valid for `lax.conv_general_dilated`"),
+    ([{**conv(4, [3, 3], [1, 1], "VALID"), "dimension_numbers": "NHWC"}], r"three strings"),
     ([{**conv(4, [3, 3], [1, 1], "VALID"), "W_init": "he"}], r"unexpected field.*W_init"),
     ([{"type": "MaxPool", "window_shape": [2, 2], "strides": [2, 2],
        "padding": [[1, 1], [1, 1]]}], r"Layer 1 \(`MaxPool`\).*'VALID'"),
@@ -326,6 +390,85 @@ def test_invalid_specs_are_refused_naming_the_layer(spec: list, pattern: str) ->
     with pytest.raises(StaxSpecError, match=pattern) as info:
         rebuild_stax(spec)
     assert isinstance(info.value, ValueError)
+
+
+RELU = {"type": "Relu"}
+FAN2 = {"type": "FanOut", "num": 2}
+SUM = {"type": "FanInSum"}
+
+
+def parallel(*branches: list) -> dict:
+    return {"type": "parallel", "branches": list(branches)}
+
+
+@pytest.mark.parametrize(("spec", "pattern"), [
+    ([FAN2, parallel([conv(4, [3, 3], [1, 1], "SAME")], [RELU]), SUM],
+     r"Layer 3 \(`FanInSum`\).*one shape.*\(28, 28, 4\), \(28, 28, 1\)"),
+    ([FAN2, parallel([conv(4, [3, 3], [1, 1], "VALID")], [conv(4, [3, 3], [1, 1], "SAME")]),
+      {"type": "FanInConcat", "axis": -1}], r"`FanInConcat`.*agree on every other axis"),
+    ([FAN2, {"type": "FanInConcat", "axis": 0}], r"other than the batch axis 0"),
+    ([FAN2, {"type": "FanInConcat", "axis": -4}], r"other than the batch axis 0"),
+    ([FAN2, {"type": "FanInConcat", "axis": 4}], r"`axis`"),
+    ([{"type": "FanOut", "num": 3}, parallel([RELU], [RELU]), SUM],
+     r"Layer 2 \(`parallel`\).*2 branches but gets 3 inputs"),
+    ([FAN2, parallel([RELU], [{"type": "Dense", "out_dim": 3}]), SUM],
+     r"Layer 2, branch 2, layer 1 \(`Dense`\).*stax\.Flatten"),
+    ([FAN2, parallel([RELU], [RELU])], r"Layer 2 \(`parallel`\).*ends with 2 branches"),
+    ([FAN2, RELU], r"Layer 2 \(`Relu`\).*gets 2 branches"),
+    ([SUM], r"Layer 1 \(`FanInSum`\).*put `stax.FanOut\(n\)` before it"),
+    ([FAN2, parallel([RELU, FAN2], [RELU]), SUM], r"branch 1 ends with 2 branches"),
+    ([FAN2, FAN2], r"Layer 2 \(`FanOut`\).*gets 2 branches"),
+    ([{"type": "FanOut", "num": 17}], r"`num`.*1 to 16"),
+    ([FAN2, parallel([RELU], [])], r"1 to 16 branches, each"),
+    ([FAN2, parallel([RELU], "Relu")], r"1 to 16 branches, each"),
+    ([{"type": "FanOut", "num": 16}, parallel(*[[{"type": "Identity"}]] * 16),
+      {"type": "FanInConcat", "axis": -1}] * 4, r"Layer 12 .*more than 16,777,216 numbers"),
+])
+def test_invalid_branches_are_refused_naming_the_layer(spec: list, pattern: str) -> None:
+    with pytest.raises(StaxSpecError, match=pattern):
+        rebuild_stax(spec)
+
+
+def test_nesting_and_layer_counts_include_branches() -> None:
+    deep: list = [RELU]
+    for _ in range(9):
+        deep = [{"type": "FanOut", "num": 1}, parallel(deep), SUM]
+    with pytest.raises(StaxSpecError, match="nests `stax.parallel` more than 8"):
+        check_stax_spec(deep)
+    wide = [FAN2, parallel([RELU] * 60, [RELU] * 60), SUM]
+    with pytest.raises(StaxSpecError, match="more than 100 layers"):
+        check_stax_spec(wide)
+
+
+def test_generalconv_on_the_packs_images_reads_them_like_jax() -> None:
+    """The pack feeds (N, 28, 28, 1) arrays: an NCHW conv reads 28 channels of 28 x 1."""
+    init, apply = stax.serial(
+        stax.GeneralConv(("NCHW", "OIHW", "NCHW"), 8, (3, 3), padding="SAME"), stax.Relu,
+        stax.Flatten, stax.Dense(10))
+    spec = describe_stax((init, apply))
+    shapes = check_stax_spec(spec, (28, 28, 1))
+    jax_shape = init(jax.random.PRNGKey(0), (-1, 28, 28, 1))[0]
+    assert shapes[0] == (8, 28, 1) and shapes[-1] == tuple(jax_shape[1:])
+    valid = [{**spec[0], "padding": "VALID"}]
+    with pytest.raises(StaxSpecError, match=r"\(8, 26, -1\).*too small"):
+        check_stax_spec(valid, (28, 28, 1))  # JAX gives a width of -1 too
+
+
+def test_describe_then_refuse_a_1d_generalconv() -> None:
+    spec = describe_stax(stax.serial(stax.GeneralConv(("NHC", "HIO", "NHC"), 4, (3,)),
+                                     stax.Flatten, stax.Dense(10)))
+    with pytest.raises(StaxSpecError, match=r"Layer 1 \(`Conv`\).*1-D convolution"):
+        check_stax_spec(spec, (28, 28, 1))
+
+
+def test_load_refuses_params_of_other_branches() -> None:
+    spec = [FAN2, parallel([RELU], [RELU]), SUM, {"type": "Flatten"},
+            {"type": "Dense", "out_dim": 3}]
+    model = rebuild_stax(spec)
+    dense = (np.zeros((784, 3)), np.zeros(3))
+    load_stax_params(model, [(), ((), ()), (), (), dense])
+    with pytest.raises(ValueError, match="3 branches, the model 2"):
+        load_stax_params(model, [(), ((), (), ()), (), (), dense])
 
 
 @pytest.mark.parametrize("spec", [None, {}, {"type": "Relu"}, "Relu", [], 3])
