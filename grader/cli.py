@@ -1,5 +1,5 @@
 """The grader's command line: grade, check, gradescope, build-autograder, batch, merge,
-selftest, new-pack and doctor."""
+selftest, new-pack, audit and doctor."""
 
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ Grade deep-learning homework (numpy, PyTorch, JAX, Keras) against an assignment 
 
 students:     grader check [solution.py]        the public tests, on your own machine
 TAs:          grader grade FILE | grader batch FOLDER --out DIR | grader selftest
-instructors:  grader new-pack NAME --from solution.py | grader build-autograder --assignment
-              PACK --out autograder.zip
+instructors:  grader new-pack NAME --from solution.py   (start a pack)
+              grader audit PACK                  (do the pack's tests catch mutants?)
+              grader build-autograder --assignment PACK --out autograder.zip
 Gradescope:   grader gradescope                  (what run_autograder calls)
 
 Which pack grades a file: --assignment, else $GRADER_ASSIGNMENT, else a grader.toml beside
@@ -210,6 +211,33 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 1 if summary.problems else 0  # written, but some grades need a look
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    """``grader audit PACK``: how many mutants of the reference the pack's tests catch."""
+    from grader.audit.report import write_report
+    from grader.audit.run import audit_pack
+
+    pack = load_pack(args.pack)
+    out = Path(args.out or f"audit-{pack.name}")
+
+    def progress(outcome) -> None:  # noqa: ANN001 - grader.audit.run.Outcome
+        if not args.quiet:
+            print(f"{outcome.mutant.id:<18} line {outcome.mutant.line:<4} {outcome.status}"
+                  + (f" by {outcome.killed_by}" if outcome.killed_by else ""),
+                  file=sys.stderr, flush=True)
+
+    audit = audit_pack(pack, sample_size=args.sample, seed=args.seed, jobs=args.jobs,
+                       fast=not args.slow, timeout_s=args.timeout, progress=progress)
+    md, js = write_report(audit, out)
+    rate = audit.kill_rate
+    print(f"{pack.name}: kill rate {'n/a' if rate is None else f'{rate:.1%}'} (killed "
+          f"{audit.count('killed')}, survived {audit.count('survived')}, timed out "
+          f"{audit.count('timed out')}, errors {audit.count('error')}) in {audit.seconds:.1f} s"
+          + ("" if audit.baseline.full_marks else
+             "; the reference itself does not have full marks"))
+    print(f"Report: {md} and {js}")
+    return 1 if audit.count("error") else 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from grader.doctor import run
 
@@ -329,6 +357,21 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the folder holding tests/, reference/ and student_template/ "
                         "(default: where the packs are)")
     n.set_defaults(func=cmd_new_pack)
+
+    a = sub.add_parser("audit", help="instructors: mutation-test a pack's tests on its "
+                                     "reference (which bugs would get full marks?)")
+    a.add_argument("pack", help="the assignment pack")
+    a.add_argument("--sample", type=int, help="grade only N mutants (taken in turn from "
+                                              "each operator); default: all")
+    a.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
+    a.add_argument("-j", "--jobs", type=int, default=2, help="mutants graded at once")
+    a.add_argument("--out", help="where audit.md and audit.json go (default audit-PACK)")
+    a.add_argument("--slow", action="store_true",
+                   help="also run the slow and gpu tests (default: as `grade --fast`)")
+    a.add_argument("--timeout", type=float, help="overall time limit per mutant (s; "
+                                                 "default: the pack's)")
+    a.add_argument("--quiet", action="store_true", help="no line per graded mutant")
+    a.set_defaults(func=cmd_audit)
 
     d = sub.add_parser("doctor", help="what this machine can enforce around the worker")
     d.add_argument("--json", action="store_true", help="machine-readable output")

@@ -1,0 +1,53 @@
+"""How well do the packs' own tests catch the bugs students make? Audits each pack's
+reference (``grader audit``, sampled, --fast) and prints its kill rate and runtime.
+
+Usage: python bench/audit_packs.py [--packs ift6135_a1 ...] [--sample 20] [--seed 0] [-j 2]
+       [--out DIR]   (DIR/<pack>/audit.md and audit.json: every survivor with its diff)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import tempfile
+from pathlib import Path
+
+from grader.audit.report import write_report
+from grader.audit.run import audit_pack
+from grader.packs import load_pack
+
+PACKS = ("ift6135_a1", "cs155_set4", "ece1513_a4", "keras_a7")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packs", nargs="+", default=list(PACKS))
+    parser.add_argument("--sample", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--out", help="keep the reports here (default: a temporary folder)")
+    args = parser.parse_args()
+    out = Path(args.out or tempfile.mkdtemp(prefix="audit-bench-"))
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"--sample {args.sample} --seed {args.seed} -j {args.jobs}, --fast")
+    print("| pack | mutants (graded / enumerated) | killed | survived | timed out | errors "
+          "| kill rate | reference | wall time |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    for name in args.packs:
+        audit = audit_pack(load_pack(name), sample_size=args.sample, seed=args.seed,
+                           jobs=args.jobs, fast=True)
+        write_report(audit, out / name)
+        rate = audit.kill_rate
+        graded = len(audit.outcomes) - audit.count("equivalent (same source)")
+        print(f"| {name} | {graded} / {len(audit.enumeration.mutants)} | "
+              f"{audit.count('killed')} | {audit.count('survived')} | "
+              f"{audit.count('timed out')} | {audit.count('error')} | "
+              f"{'n/a' if rate is None else f'{rate:.1%}'} | "
+              f"{'full marks' if audit.baseline.full_marks else 'NOT full marks'} "
+              f"({audit.baseline.seconds:.1f} s) | {audit.seconds:.1f} s |", flush=True)
+    print(f"Reports: {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The audit's report: Markdown for the instructor (every survivor with its diff) and JSON
+with every mutant, sampled or not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from grader.audit.operators import OPERATORS
+from grader.audit.run import ERROR, KILLED, SAME_SOURCE, SURVIVED, TIMED_OUT, Audit, Outcome
+from grader.files import write_atomically
+
+NOT_SAMPLED = "not sampled"
+COLUMNS = (KILLED, SURVIVED, TIMED_OUT, ERROR, SAME_SOURCE)
+ABOUT = {op.name: op.about for op in OPERATORS}
+
+
+def _rate(killed: int, judged: int) -> str:
+    return f"{killed / judged:.1%}" if judged else "n/a"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(audit: Audit) -> str:
+    b, e = audit.baseline, audit.enumeration
+    counts = {s: audit.count(s) for s in COLUMNS}
+    judged = counts[KILLED] + counts[SURVIVED] + counts[TIMED_OUT]
+    graded = len(audit.outcomes) - counts[SAME_SOURCE]
+    lines = [
+        f"# Mutation audit of `{audit.pack}`", "",
+        f"Reference: `{audit.reference}`. Options: {'--fast' if audit.fast else '--slow'}, "
+        f"-j {audit.jobs}, seed {audit.seed}; {graded} of {len(e.gradable)} mutants graded"
+        + (f" (--sample {audit.sample_size})" if audit.sample_size else "") +
+        f"; {audit.seconds:.1f} s in all.", "",
+        f"Baseline: the unmodified reference scores {b.score:g} of the {b.runnable_max:g} "
+        f"points of the tests that ran ({b.seconds:.1f} s). " +
+        ("It has full marks." if b.full_marks else
+         "**It does not have full marks** (lost in: " + ", ".join(b.lost) + "); a mutant "
+         "is killed only when it scores less than that."), "",
+        f"**Kill rate: {_rate(counts[KILLED], judged)}** = killed {counts[KILLED]} / "
+        f"(killed {counts[KILLED]} + survived {counts[SURVIVED]} + timed out "
+        f"{counts[TIMED_OUT]}). Left out of the rate: {counts[ERROR]} grader error(s), "
+        f"{counts[SAME_SOURCE]} equivalent (same source) mutant(s), which unparse to the "
+        "reference's own source and are not graded; no mutant is called semantically "
+        f"equivalent. Dropped before grading: {e.not_compiling} that do not compile, "
+        f"{e.duplicates} duplicate(s) of another mutant's source.", "",
+        "A survivor is a bug a student could hand in for the same score as the reference. "
+        "Some are harmless (an edit to code no test is meant to reach, or that "
+        + ("--fast leaves to the slow tests" if audit.fast else "no test reaches") +
+        "); each deserves a look.", "",
+        "## By operator", "",
+        "| operator | edit | " + " | ".join(COLUMNS) + " | kill rate |",
+        "| --- | --- | " + " | ".join("---:" for _ in COLUMNS) + " | ---: |",
+    ]
+    by_op = _by_operator(audit.outcomes)
+    for name, outcomes in by_op.items():
+        c = {s: sum(o.status == s for o in outcomes) for s in COLUMNS}
+        lines.append(f"| {name} | {_cell(ABOUT.get(name, ''))} | "
+                     + " | ".join(str(c[s]) for s in COLUMNS) + " | "
+                     + _rate(c[KILLED], c[KILLED] + c[SURVIVED] + c[TIMED_OUT]) + " |")
+    for name, outcomes in by_op.items():
+        lines += ["", f"### {name}", "", "| mutant | line | in | edit | status | killed by / why |",
+                  "| --- | ---: | --- | --- | --- | --- |"]
+        lines += [f"| `{o.mutant.id}` | {o.mutant.line} | `{o.mutant.function}` | "
+                  f"{_cell(o.mutant.note)} | {o.status} | {_cell(o.killed_by or o.message)} |"
+                  for o in outcomes]
+    survivors = [o for o in audit.outcomes if o.status == SURVIVED]
+    lines += ["", f"## Survivors ({len(survivors)})", ""]
+    if not survivors:
+        lines.append("None: every graded mutant lost points or timed out.")
+    for o in survivors:
+        m = o.mutant
+        lines += [f"### `{m.id}`: line {m.line}, in `{m.function}`: {m.note}", "",
+                  f"Scored {o.score:g}, as the reference did. {o.message}".strip(), "",
+                  "```diff", m.diff.rstrip("\n"), "```", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _by_operator(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
+    found: dict[str, list[Outcome]] = {}
+    for o in outcomes:
+        found.setdefault(o.mutant.operator, []).append(o)
+    order = [op.name for op in OPERATORS]
+    return dict(sorted(found.items(),
+                       key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
+
+
+def to_json(audit: Audit) -> dict[str, Any]:
+    b, e = audit.baseline, audit.enumeration
+    classified = {o.mutant.id: o for o in audit.outcomes}
+    mutants = []
+    for m in e.mutants:
+        o = classified.get(m.id)
+        mutants.append({
+            "id": m.id, "operator": m.operator, "line": m.line, "function": m.function,
+            "edit": m.note, "status": o.status if o else NOT_SAMPLED,
+            "score": o.score if o else None, "killed_by": o.killed_by if o else "",
+            "message": o.message if o else "", "seconds": round(o.seconds, 2) if o else 0.0,
+            "diff": m.diff})
+    return {
+        "pack": audit.pack, "reference": audit.reference,
+        "options": {"fast": audit.fast, "jobs": audit.jobs, "sample": audit.sample_size,
+                    "seed": audit.seed},
+        "baseline": {"score": b.score, "runnable_max": b.runnable_max,
+                     "full_marks": b.full_marks, "lost": b.lost,
+                     "seconds": round(b.seconds, 2)},
+        "kill_rate": audit.kill_rate,
+        "counts": {s: audit.count(s) for s in COLUMNS},
+        "enumerated": {"mutants": len(e.mutants), "gradable": len(e.gradable),
+                       "not_compiling": e.not_compiling, "duplicates": e.duplicates},
+        "seconds": round(audit.seconds, 2),
+        "mutants": mutants,
+    }
+
+
+def write_report(audit: Audit, out: str | Path) -> tuple[Path, Path]:
+    """Write ``audit.md`` and ``audit.json`` into ``out``; return their paths."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    md, js = out / "audit.md", out / "audit.json"
+    write_atomically(md, render_markdown(audit).encode("utf-8"))
+    write_atomically(js, (json.dumps(to_json(audit), indent=1) + "\n").encode("utf-8"))
+    return md, js

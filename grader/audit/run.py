@@ -1,0 +1,154 @@
+"""Grade the reference, then each mutant, in parallel, and classify each mutant.
+
+Every grade is an ordinary :func:`grader.runner.grade` of a hand-in (the same worker, limits
+and options as a student's), run from a thread pool: each thread only waits on its own
+pytest subprocess, as in ``grader batch``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.audit.mutants import Enumeration, Mutant, enumerate_mutants, sample
+from grader.packs import Pack
+from grader.report import NOT_RUN_STATUSES
+from grader.results import Results
+from grader.runner import GradeOptions, grade
+
+KILLED, SURVIVED, TIMED_OUT, ERROR = "killed", "survived", "timed out", "error"
+SAME_SOURCE = "equivalent (same source)"
+TIMEOUT_WORDS = ("timed out", "timeout", "time limit")
+
+
+@dataclass
+class Outcome:
+    mutant: Mutant
+    status: str
+    score: float | None = None
+    killed_by: str = ""   # the name of the first test that lost points against the reference
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Baseline:
+    """The unmodified reference's grade: what a mutant must fall below to be killed."""
+
+    score: float
+    runnable_max: float            # max points of the tests that ran (not skipped/deferred)
+    scores: dict[str, float]       # test nodeid -> points
+    lost: list[str]                # tests of the reference that lost points
+    seconds: float
+
+    @property
+    def full_marks(self) -> bool:
+        return not self.lost
+
+
+@dataclass
+class Audit:
+    pack: str
+    reference: str
+    fast: bool
+    jobs: int
+    sample_size: int | None
+    seed: int
+    baseline: Baseline
+    enumeration: Enumeration
+    outcomes: list[Outcome] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def kill_rate(self) -> float | None:
+        """killed / (killed + survived + timed out); equivalents and errors left out."""
+        judged = self.count(KILLED) + self.count(SURVIVED) + self.count(TIMED_OUT)
+        return self.count(KILLED) / judged if judged else None
+
+
+def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: int = 2,
+               fast: bool = True, timeout_s: float | None = None,
+               progress: Callable[[Outcome], None] | None = None) -> Audit:
+    """Mutate ``pack``'s reference, grade every (sampled) mutant, and classify it."""
+    started = time.monotonic()
+    reference = pack.reference_dir / pack.submission_name
+    source = reference.read_text(encoding="utf-8")
+    enumeration = enumerate_mutants(source, pack.submission_name)
+    options = GradeOptions(fast=fast, overall_timeout_s=timeout_s)
+    baseline = _baseline(grade(reference, pack, options), time.monotonic() - started)
+    chosen = sample(enumeration.gradable, sample_size, seed)
+    audit = Audit(pack=pack.name, reference=str(reference), fast=fast, jobs=jobs,
+                  sample_size=sample_size, seed=seed, baseline=baseline,
+                  enumeration=enumeration)
+    audit.outcomes = [Outcome(m, SAME_SOURCE) for m in enumeration.mutants if m.same_source]
+    with tempfile.TemporaryDirectory(prefix="grader-audit-") as tmp, \
+            cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(_grade_mutant, m, pack, options, baseline, Path(tmp))
+                   for m in chosen]
+        for future in cf.as_completed(futures):
+            outcome = future.result()
+            audit.outcomes.append(outcome)
+            if progress:
+                progress(outcome)
+    order = {m.id: i for i, m in enumerate(enumeration.mutants)}
+    audit.outcomes.sort(key=lambda o: order[o.mutant.id])
+    audit.seconds = time.monotonic() - started
+    return audit
+
+
+def _baseline(results: Results, seconds: float) -> Baseline:
+    ran = [t for t in results.tests if t.status not in NOT_RUN_STATUSES]
+    return Baseline(score=results.score, runnable_max=sum(t.max_score for t in ran),
+                    scores={_key(t): t.score for t in results.tests},
+                    lost=[t.name for t in ran if t.score < t.max_score], seconds=seconds)
+
+
+def _key(test: object) -> str:
+    return getattr(test, "nodeid", "") or getattr(test, "name", "")
+
+
+def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Baseline,
+                  tmp: Path) -> Outcome:
+    """Grade one mutant as a hand-in beside copies of the reference folder's other files."""
+    started = time.monotonic()
+    folder = tmp / mutant.id
+    shutil.copytree(Path(pack.reference_dir), folder,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    path = folder / pack.submission_name
+    path.write_text(mutant.source, encoding="utf-8")
+    try:
+        results = grade(path, pack, options)
+    except TimeoutError as exc:
+        return Outcome(mutant, TIMED_OUT, message=str(exc), seconds=time.monotonic() - started)
+    except Exception as exc:  # noqa: BLE001 - one mutant's grader failure is reported, not fatal
+        return Outcome(mutant, ERROR, message=f"{type(exc).__name__}: {exc}",
+                       seconds=time.monotonic() - started)
+    outcome = classify(mutant, results, baseline)
+    outcome.seconds = time.monotonic() - started
+    return outcome
+
+
+def classify(mutant: Mutant, results: Results, baseline: Baseline) -> Outcome:
+    """killed (fewer points than the reference), survived (as many), timed out, or error
+    (the grader itself could not run the tests)."""
+    if results.extra_data.get("grader_failed"):
+        return Outcome(mutant, ERROR, results.score, message=results.output[:500])
+    timed = [t for t in results.tests if t.status == "timeout" or (
+        t.status == "error" and any(w in t.output.lower() for w in TIMEOUT_WORDS))]
+    if timed or results.extra_data.get("stopped_at_time_limit"):
+        first = timed[0].name if timed else "the overall time limit"
+        return Outcome(mutant, TIMED_OUT, results.score, message=f"timed out: {first}")
+    if results.score < baseline.score - 1e-9:
+        lost = next((t for t in results.tests
+                     if t.score < baseline.scores.get(_key(t), t.max_score) - 1e-9), None)
+        return Outcome(mutant, KILLED, results.score, killed_by=lost.name if lost else "")
+    note = "scored more than the reference" if results.score > baseline.score + 1e-9 else ""
+    return Outcome(mutant, SURVIVED, results.score, message=note)

@@ -1,0 +1,170 @@
+"""``grader audit``: the operators' edits on small code (no grading), the classification of
+a grade, and whole audits of the tiny ``mini`` pack, including a deliberately weakened copy
+whose lost test must show up as survivors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from grader import results as graded
+from grader.audit import operators as ops
+from grader.audit.mutants import enumerate_mutants, sample
+from grader.audit.report import render_markdown, write_report
+from grader.audit.run import Baseline, audit_pack, classify
+from grader.cli import build_parser
+from grader.packs import load_pack
+
+PACKROOT = Path(__file__).parent / "packroot"
+SAMPLE, SEED = 4, 0
+
+
+def edits(operator: type[ops.Operator], body: str) -> list[str]:
+    """The changed lines of each mutant of ``def f(...)`` with ``body`` by ``operator``."""
+    code = "import numpy as np\n\n\ndef f(x, W, b, n, cache):\n" + \
+        "".join(f"    {line}\n" for line in body.splitlines())
+    found = enumerate_mutants(code, operators=[operator]).gradable
+    return [line[1:].strip() for m in found for line in m.diff.splitlines()
+            if line.startswith("+") and not line.startswith("+++")]
+
+
+@pytest.mark.parametrize("operator, body, expected", [
+    (ops.SumMean, "return np.sum(x, axis=0)", ["return np.mean(x, axis=0)"]),
+    (ops.SumMean, "return x.mean(dim=1)", ["return x.sum(dim=1)"]),
+    (ops.Axis, "return np.sum(x, axis=0)", ["return np.sum(x, axis=1)"]),
+    (ops.Axis, "return x.max(dim=-1)", ["return x.max(dim=0)"]),
+    (ops.Transpose, "return x @ W.T", ["return x @ W", "return x @ W.T.T"]),
+    (ops.Transpose, "return np.transpose(x)", ["return x"]),
+    (ops.Sign, "x -= n", ["x += n"]),
+    (ops.Sign, "return x - n", ["return n - x"]),
+    (ops.Sign, "return -x", ["return x"]),
+    (ops.DropBias, "return x @ W + b", ["return x @ W"]),
+    (ops.DropBias, "return b + np.dot(x, W)", ["return np.dot(x, W)"]),
+    (ops.ScaleConstant, "return 0.5 * x", ["return 1.0 * x", "return 0.25 * x"]),
+    (ops.ScaleConstant, "return x[:3].reshape(-1, 4).sum(axis=1)",
+     ["return x[:3].reshape(-1, 8).sum(axis=1)", "return x[:3].reshape(-1, 2).sum(axis=1)"]),
+    (ops.SwapActivation, "return np.tanh(x)", ["return 0.5 * (1 + np.tanh(x / 2))"]),
+    (ops.SwapActivation, "return np.maximum(0, x)", ["return x"]),
+    (ops.SwapActivation, "return Dense(3, activation='relu')",
+     ["return Dense(3, activation='linear')"]),
+    (ops.SwapActivation, "return nn.ReLU()", ["return nn.Identity()"]),
+    (ops.OffByOne, "return x[:n]", ["return x[:n - 1]"]),
+    (ops.OffByOne, "return [x for i in range(0, n, 8)]",
+     ["return [x for i in range(0, n - 1, 8)]", "return [x for i in range(0, n - n % 8, 8)]"]),
+    (ops.Unstable, "return np.exp(x - x.max(axis=1, keepdims=True))", ["return np.exp(x)"]),
+    (ops.FlipComparison, "return x > 0", ["return x >= 0"]),
+    (ops.DerivativeAt, 'return n * act(cache["A1"], grad=True)',
+     ["return n * act(cache['Z1'], grad=True)"]),
+    (ops.DerivativeAt, "return relu_grad(a2)", ["return relu_grad(z2)"]),
+    (ops.Arithmetic, "return x * W", ["return x / W"]),
+])
+def test_operators_make_the_intended_edit(operator, body, expected):
+    assert edits(operator, body) == expected
+
+
+def test_nothing_outside_loaded_code_or_in_docstrings_is_mutated():
+    code = '"""Doc 2."""\nimport numpy as np\n\nprint(np.sum([2]))\n\n\ndef f(x):\n' \
+           '    """Twice x, 2 times."""\n    return x\n'
+    assert enumerate_mutants(code).mutants == []
+
+
+def test_mutants_have_stable_ids_lines_functions_and_one_edit_diffs():
+    code = "class Net:\n    def forward(self, x):\n        # keep this comment\n" \
+           "        return np.sum(x, axis=1) * 2\n"
+    first, again = enumerate_mutants(code), enumerate_mutants(code)
+    assert [m.id for m in first.mutants] == [m.id for m in again.mutants]
+    m = next(m for m in first.mutants if m.operator == "sum_mean")
+    assert (m.id, m.line, m.function, m.note) == ("sum_mean-000", 4, "Net.forward",
+                                                  "sum → mean")
+    assert "# keep this comment" in m.source  # spliced, not re-unparsed
+    assert "-        return np.sum(x, axis=1) * 2" in m.diff
+    assert "+        return np.mean(x, axis=1) * 2" in m.diff
+    assert len({m.source for m in first.mutants}) == len(first.mutants)
+
+
+def test_the_sample_is_seeded_and_takes_every_operator_in_turn():
+    mutants = enumerate_mutants((PACKROOT / "reference" / "mini" / "solution.py").read_text(
+    )).gradable
+    chosen = sample(mutants, 3, seed=1)
+    assert [m.id for m in chosen] == [m.id for m in sample(mutants, 3, seed=1)]
+    assert {m.operator for m in chosen} == {"sign", "constant", "arithmetic"}
+    assert sample(mutants, None) == mutants
+
+
+def _test(name: str, score: float, status: str = "passed") -> graded.TestResult:
+    return graded.TestResult(name=name, max_score=1.0, score=score, status=status,
+                             nodeid=f"t::{name}")
+
+
+def test_a_grade_is_classified_against_the_reference():
+    mutant = enumerate_mutants("def f(x):\n    return x > 2\n").gradable[0]
+    base = Baseline(score=2, runnable_max=2, scores={"t::a": 1, "t::b": 1}, lost=[],
+                    seconds=0)
+    assert classify(mutant, graded.Results([_test("a", 1), _test("b", 1)]), base).status == \
+        "survived"
+    killed = classify(mutant, graded.Results([_test("a", 1), _test("b", 0, "failed")]), base)
+    assert (killed.status, killed.killed_by) == ("killed", "b")
+    assert classify(mutant, graded.Results([_test("a", 0, "timeout"), _test("b", 1)]),
+                    base).status == "timed out"
+    broken = graded.Results([_test("Autograder failed", 0, "error")],
+                     extra_data={"grader_failed": True})
+    assert classify(mutant, broken, base).status == "error"
+
+
+def test_the_cli_audits_fast_by_default():
+    args = build_parser().parse_args(["audit", "mini"])
+    assert (args.pack, args.slow, args.jobs, args.sample, args.seed) == \
+        ("mini", False, 2, None, 0)
+
+
+def _audit(root: Path):
+    with pytest.MonkeyPatch.context() as mp:  # the graders' subprocesses read it too
+        mp.setenv("GRADER_PACKS_ROOT", str(root))
+        return audit_pack(load_pack("mini"), sample_size=SAMPLE, seed=SEED, jobs=2)
+
+
+@pytest.fixture(scope="module")
+def mini_audit():
+    return _audit(PACKROOT)
+
+
+def test_an_audit_of_the_mini_pack_kills_mutants_and_reports_them(mini_audit, tmp_path):
+    audit = mini_audit
+    assert audit.baseline.full_marks and audit.baseline.score == 3
+    graded = [o for o in audit.outcomes if o.status != "equivalent (same source)"]
+    assert len(graded) == SAMPLE
+    assert audit.count("killed") >= 1 and audit.count("error") == 0
+    assert all(o.killed_by for o in graded if o.status == "killed")
+    md, js = write_report(audit, tmp_path)
+    text = md.read_text()
+    assert "Kill rate:" in text and "| constant |" in text
+    data = json.loads(js.read_text())
+    assert len(data["mutants"]) == len(audit.enumeration.mutants)
+    assert data["kill_rate"] == audit.kill_rate
+    statuses = {m["status"] for m in data["mutants"]}
+    assert "killed" in statuses and statuses <= {"killed", "survived", "timed out",
+                                                 "not sampled"}
+
+
+def test_a_weakened_pack_is_caught(mini_audit, tmp_path):
+    """The tests of ``double`` no longer check its values: its mutants must now survive."""
+    root = tmp_path / "packs"
+    shutil.copytree(PACKROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    tests = root / "tests" / "mini" / "test_mini.py"
+    code = tests.read_text()
+    weak = code.replace('assert_allclose(student.double(x), 2 * x, name="double(x)")',
+                        "assert student.double(x).shape == x.shape")
+    weak = weak.replace('assert_allclose(student.double(np.ones((4, 1))), 2 * np.ones((4, 1)),'
+                        ' name="double(x)")', "assert student.double(np.ones((4, 1))).ndim == 2")
+    assert weak.count("assert_allclose(") == 0
+    tests.write_text(weak)
+    weakened = _audit(root)
+    assert weakened.baseline.full_marks
+    assert weakened.kill_rate < mini_audit.kill_rate
+    survivors = [o.mutant for o in weakened.outcomes if o.status == "survived"]
+    assert any(m.function == "double" for m in survivors)
+    report = render_markdown(weakened)
+    assert "## Survivors" in report and "```diff" in report and "def double" in report
