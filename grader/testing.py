@@ -53,8 +53,8 @@ _EXPORTS: dict[str, str] = {
                      "rebuild_keras", "load_keras_weights", "fidelity_gap", "layer_lines"),
                     "grader.models.keras_rebuild"),
     **dict.fromkeys(("as_torch", "keras_terms"), "grader.models.keras_as_torch"),
-    **dict.fromkeys(("StaxSpecError", "check_stax_spec", "rebuild_stax", "load_stax_params"),
-                    "grader.models.stax"),
+    **dict.fromkeys(("StaxSpecError", "check_stax_spec", "rebuild_stax", "load_stax_params",
+                     "layer_sequence"), "grader.models.stax"),
     # training on the trusted side
     **dict.fromkeys(("MnistTensors", "TrainResult", "TrainSettings", "SettingsError",
                      "load_mnist_tensors", "parse_settings", "train_and_evaluate"),

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from grader.train import MnistTensors, TrainResult
-from grader.train import regimes as rules
+from grader.testing import MnistTensors, TrainResult
+from grader.testing import regimes as rules
 
 from .common import SETTINGS, claimed_rate, claimed_settings, claimed_sizes, mlp_settings
 from .training import MlpSettings, curve_dict, train_mlp, with_outliers

@@ -18,13 +18,11 @@ import numpy as np
 import pytest
 import torch
 
-from grader.feedback import fail
-from grader.packs import load_pack
-from grader.worker.client import SubmissionError
+from grader.testing import SubmissionError, fail, pack_of
 
 from .training import MlpSettings
 
-PACK = load_pack("ece1513_a4")
+PACK = pack_of(__file__)
 SETTINGS = PACK.settings
 JAX_MISSING = ("not run: JAX is not installed where grading runs "
                "(install the grader with its `jax` extra: `pip install 'trustgrade[jax]'`)")

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from grader.feedback import fail
-from grader.worker.client import SubmissionError
+from grader.testing import described, fail, validated
 
 from .common import SETTINGS, problem1, problem2, problem2_start
 
@@ -32,7 +31,7 @@ class Convnet:
 def stax_model(student: Any) -> tuple[list[dict], list[tuple]]:
     """The layer list of Problem 2's ``predict`` (``stax.serial``), checked for the grader's
     whitelist and for 10 outputs; the output shape after each layer."""
-    from grader.models.stax import StaxSpecError, check_stax_spec
+    from grader.testing import check_stax_spec
 
     p2 = problem2(student)
     name = SETTINGS["convnet"]["model"]
@@ -45,18 +44,11 @@ def stax_model(student: Any) -> tuple[list[dict], list[tuple]]:
              f"`{init}, {name} = stax.serial(...)`. {problem2_start(student)}.")
     if _inherited(student, p2, name):
         fail(_model_not_run(student, p2, name))
-    try:
-        spec = student.engine("describe_stax", p2.handle(name), p2.handle(init),
-                              doing=f"reading the layers of Problem 2's `{name}`")
-    except SubmissionError as exc:
-        if exc.kind == "refused":
-            fail(f"Problem 2's `{name}` is not a `stax.serial(...)` model: {exc.message} "
-                 f"({problem2_start(student)}).")
-        raise
-    try:
-        shapes = check_stax_spec(spec, (28, 28, 1))
-    except StaxSpecError as exc:
-        fail(str(exc))
+    spec = described(student, "describe_stax", p2.handle(name), p2.handle(init),
+                     what=f"Problem 2's `{name}` ({problem2_start(student)}) is not a "
+                          "`stax.serial(...)` model",
+                     doing=f"reading the layers of Problem 2's `{name}`")
+    shapes = validated(spec, lambda layers: check_stax_spec(layers, (28, 28, 1)))
     if tuple(shapes[-1]) != (10,):
         fail(f"Your convnet ends with output shape {tuple(shapes[-1])} per image; it must "
              "end with 10 scores, one per class (the last `stax.Dense` must be "
@@ -103,24 +95,16 @@ def _integer(p2: Any, name: str, low: int, high: int) -> int:
 
 
 def _optimizer(student: Any, p2: Any, steps: int) -> dict:
-    from grader.train.jax_optimizers import OptimizerSpecError, optimizer_factory
+    from grader.testing import optimizer_factory
 
     names = [n for n in OPTIMIZER_NAMES if p2.has(n)]
     if not names:
         fail("Problem 2 defines no optimizer: the notebook's "
              "`opt_init, opt_update, get_params = optimizers.momentum(learning_rate, 0.9)`.")
-    try:
-        spec = student.engine("describe_jax_optimizer", p2.handle(names[0]), steps,
-                              doing=f"reading the optimizer behind `{names[0]}`")
-    except SubmissionError as exc:
-        if exc.kind == "refused":
-            fail(f"`{names[0]}` does not come from `jax.example_libraries.optimizers`: "
-                 f"{exc.message}")
-        raise
-    try:
-        optimizer_factory(spec, steps)
-    except OptimizerSpecError as exc:
-        fail(str(exc))
+    spec = described(student, "describe_jax_optimizer", p2.handle(names[0]), steps,
+                     what=f"`{names[0]}` does not come from `jax.example_libraries.optimizers`",
+                     doing=f"reading the optimizer behind `{names[0]}`")
+    validated(spec, lambda raw: optimizer_factory(raw, steps))
     return spec
 
 

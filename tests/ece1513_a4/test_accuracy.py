@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_scalar_close
+from grader.testing import assert_scalar_close
 
 from .common import batch, problem1, random_params, reference_predict
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.feedback import fail
+from grader.testing import fail
 
 from .claims import CLAIMS
 from .common import require_jax

@@ -7,9 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import as_array, assert_allclose, assert_scalar_close
-from grader.feedback import fail
-from grader.worker.client import SubmissionError
+from grader.testing import SubmissionError, as_array, assert_allclose, assert_scalar_close, fail
 
 from .common import problem2
 from .convnet import stax_model
@@ -24,7 +22,7 @@ def _layers(spec):
 def _sequence(spec):
     """The layers in order with each `stax.parallel`'s branches inlined, first branch first:
     a residual or inception block's convolutions and pools count where they run."""
-    from grader.models.stax import layer_sequence
+    from grader.testing import layer_sequence
 
     return layer_sequence(spec)
 
@@ -82,7 +80,7 @@ def _params_and_batch(student, seed):
 def _rebuilt_outputs(spec, params, x):
     import torch
 
-    from grader.models.stax import load_stax_params, rebuild_stax
+    from grader.testing import load_stax_params, rebuild_stax
 
     model = rebuild_stax(spec, (28, 28, 1), seed=0)
     load_stax_params(model, params)

@@ -9,9 +9,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import assert_scalar_close
-from grader.checks.charged_once import judge_apart, plain_functions
-from grader.checks.substance import assert_consistent, require_substance
+from grader.testing import (
+    assert_consistent,
+    assert_scalar_close,
+    judge_apart,
+    plain_functions,
+    require_substance,
+)
 
 from .common import batch, problem1, random_params, reference_loss, reference_predict
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.checks import as_array, assert_allclose
-from grader.checks.substance import require_substance
+from grader.testing import as_array, assert_allclose, require_substance
 
 from .common import batch, problem1, random_params, reference_predict
 

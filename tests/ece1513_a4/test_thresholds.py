@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.feedback import fail
+from grader.testing import fail
 
 from .common import SETTINGS, require_jax
 from .convnet import convnet

@@ -17,16 +17,17 @@ import re
 import numpy as np
 import pytest
 
-from grader.checks import (
+from grader.testing import (
+    GradingFailure,
+    SubmissionError,
     as_array,
     assert_allclose,
+    fail,
     fixed_rate,
     fixed_rate_message,
+    require_substance,
     without_hint,
 )
-from grader.checks.substance import require_substance
-from grader.feedback import GradingFailure, fail
-from grader.worker.client import SubmissionError
 
 from .common import SETTINGS, batch, problem1, random_params, reference_gradient
 

@@ -8,8 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from grader.train import MnistTensors
-from grader.train.runs import Runs
+from grader.testing import MnistTensors, Runs
 
 from .common import SETTINGS
 from .convnet import Convnet
@@ -37,7 +36,7 @@ def train_convnet_runs(net: Convnet, data: MnistTensors, *, runs: int | None = N
 
 
 def describe_convnet_runs(student: Any, net: Convnet, summary: ConvnetRuns) -> str:
-    from grader.train.jax_optimizers import describe_optimizer
+    from grader.testing import describe_optimizer
 
     threshold = SETTINGS["convnet"]["threshold"]
     layers = ", ".join(layer["type"] for layer in net.spec)

@@ -22,7 +22,7 @@ import numpy
 import torch
 from torch import nn
 
-from grader.train import MnistTensors, TrainResult, TrainSettings, train_and_evaluate
+from grader.testing import MnistTensors, TrainResult, TrainSettings, train_and_evaluate
 
 NUM_OUTLIERS = 30_000
 INIT_SCALE = 0.1  # the notebook's init_random_params
@@ -92,8 +92,7 @@ def train_convnet(spec: list[dict], optimizer: dict, data: MnistTensors, *, batc
                   epochs: int, seed: int) -> TrainResult:
     """Rebuild the student's stax model (validated spec) and train it with JAX's rule for
     their optimizer (validated description), one seeded run."""
-    from grader.models.stax import rebuild_stax
-    from grader.train.jax_optimizers import optimizer_factory
+    from grader.testing import optimizer_factory, rebuild_stax
 
     steps = (len(data.x_train) // batch_size) * epochs
     model = rebuild_stax(spec, (28, 28, 1), seed=seed)

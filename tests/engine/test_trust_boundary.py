@@ -25,7 +25,8 @@ TRUSTED = ("grader.models.rebuild", "grader.models.constraints", "grader.models.
            "grader.models.keras_rebuild", "grader.models.keras_as_torch", "grader.train",
            "grader.checks", "grader.plugin", "grader.runner", "grader.packs", "grader.batch",
            "grader.autograder", "grader.cli", "grader.report", "grader.results",
-           "grader.canary", "grader.selftest", "grader.data", "reference", "tests")
+           "grader.canary", "grader.selftest", "grader.data", "grader.audit",
+           "grader.scaffold", "grader.testing", "reference", "tests")
 
 
 def _entry_points() -> set[str]:

@@ -1,4 +1,4 @@
-# expect-fail: predict, loss
+# expect-fail: predict, loss, update, stax.serial, loss (Problem 2)
 # bug: the MLP of Problem 1 written in PyTorch (a torch.nn module and its training loop), not JAX
 # expect-hint: predict: This file is written for PyTorch
 import torch
