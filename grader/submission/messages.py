@@ -6,17 +6,21 @@ and so every message quotes student code the same safe way (``code_span``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
+from grader.submission.skipped import Skipped, line_at
 from grader.submission.source import Source, split_lines
 
-if TYPE_CHECKING:
-    from grader.submission.definitions import Prepared
+
+class _Loaded(Protocol):
+    """What the note reads of a loading (``definitions.Prepared``): what was left out."""
+
+    skipped: Sequence[Skipped]
 
 QUIET_KINDS: frozenset[str] = frozenset({"type-checking block"})
 """Skip kinds not worth a student's attention: an ``if TYPE_CHECKING:`` block never runs."""
 
-_SUMMARY_CHARS = 80
 _CODE_CHARS = 100
 
 
@@ -39,7 +43,7 @@ def syntax_message(
     head, detail = ("invalid syntax", msg) if kind == "SyntaxError" else (msg, "")
     lineno = exc.lineno + offset if isinstance(exc.lineno, int) and exc.lineno > 0 else 0
     message = f"{kind}: {head} ({source.where(lineno)})"
-    code = _line_at(lines, lineno) or (exc.text or "").strip()
+    code = line_at(lines, lineno) or (exc.text or "").strip()
     if code:
         message += f": {code_span(code)}"
     if detail and detail != head:
@@ -47,7 +51,7 @@ def syntax_message(
     return message
 
 
-def describe_skipped(prepared: Prepared, source: Source, limit: int = 10) -> str:
+def describe_skipped(prepared: _Loaded, source: Source, limit: int = 10) -> str:
     """Short Markdown note telling the student how the file was read (first: a notebook saved
     as .py, an odd encoding), what was not run, and what to do about it."""
     parts: list[str] = list(source.notes)
@@ -84,21 +88,6 @@ def code_span(text: str) -> str:
     if len(text) > _CODE_CHARS:
         text = text[: _CODE_CHARS - 1] + "…"
     return f"`` {text} ``" if "`" in text else f"`{text}`"
-
-
-def first_line(lines: list[str], start: int, end: int) -> str:
-    """First non-blank line of a statement or cell, cut to the summary length."""
-    for lineno in range(start, min(end, len(lines)) + 1):
-        text = _line_at(lines, lineno)
-        if text:
-            break
-    else:
-        text = ""
-    return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
-
-
-def _line_at(lines: list[str], lineno: int) -> str:
-    return lines[lineno - 1].strip() if 1 <= lineno <= len(lines) else ""
 
 
 def _plural(n: int, word: str, plural: str | None = None) -> str:

@@ -9,7 +9,23 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from grader.submission.messages import first_line
+_SUMMARY_CHARS = 80
+
+
+def first_line(lines: list[str], start: int, end: int) -> str:
+    """First non-blank line of a statement or cell, cut to the summary length."""
+    for lineno in range(start, min(end, len(lines)) + 1):
+        text = line_at(lines, lineno)
+        if text:
+            break
+    else:
+        text = ""
+    return text if len(text) <= _SUMMARY_CHARS else text[: _SUMMARY_CHARS - 1] + "…"
+
+
+def line_at(lines: list[str], lineno: int) -> str:
+    """Line ``lineno`` (1-based) stripped, or "" past the end."""
+    return lines[lineno - 1].strip() if 1 <= lineno <= len(lines) else ""
 
 
 def last_line(stmt: ast.stmt) -> int:

@@ -125,3 +125,56 @@ def test_a_started_worker_has_imported_no_trusted_module():
     loaded = json.loads(run.stdout.strip().splitlines()[-1])
     assert "grader.worker.server" in loaded
     assert not [m for m in loaded if _is_trusted(m)], loaded
+
+
+def _module_level_imports(module: str) -> set[str]:
+    """The project modules ``module`` imports at module level (``if TYPE_CHECKING:`` and
+    ``try:`` blocks included; a function's own imports are not: they run later)."""
+    path = _file(module)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+
+    def visit(body: list[ast.stmt]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                found.update(a.name for a in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    prefix = ".".join(parts[:len(parts) - node.level + 1])
+                    base = f"{prefix}.{base}" if base else prefix
+                found.update([base, *(f"{base}.{a.name}" for a in node.names)])
+            elif isinstance(node, ast.If | ast.Try):
+                visit(node.body)
+                visit(node.orelse)
+                for handler in getattr(node, "handlers", []):
+                    visit(handler.body)
+
+    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    return {m for m in found if _file(m) is not None and m != module
+            and not module.startswith(m + ".")}
+
+
+def test_no_import_circles_between_engine_modules():
+    """Each engine module can be read, and imported, on its own: no two modules import
+    each other at module level, however long the circle."""
+    modules = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(
+        ".__init__") for p in (ROOT / "grader").rglob("*.py"))
+    graph = {m: _module_level_imports(m) for m in modules}
+    state: dict[str, int] = {}
+    circles: list[list[str]] = []
+
+    def walk(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for name in sorted(graph.get(module, ())):
+            if state.get(name) == 1:
+                circles.append(path[path.index(name):] + [name])
+            elif name not in state:
+                walk(name, [*path, name])
+        state[module] = 2
+
+    for module in modules:
+        if module not in state:
+            walk(module, [module])
+    assert not circles, circles
