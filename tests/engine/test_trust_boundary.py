@@ -47,22 +47,26 @@ def _file(module: str, roots: tuple[Path, ...] = (ROOT,)) -> Path | None:
     return None
 
 
+def _named(node: ast.Import | ast.ImportFrom, package: str) -> list[str]:
+    """The dotted names an import statement in ``package`` may bind (relative ones resolved)."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        parts = package.split(".")
+        prefix = ".".join(parts[:len(parts) - node.level + 1])
+        base = f"{prefix}.{base}" if base else prefix
+    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
+
+
 def _imports(module: str, roots: tuple[Path, ...] = (ROOT,)) -> set[str]:
     """Every project module ``module`` imports anywhere in its source (and their packages)."""
     path = _file(module, roots)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     named: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            named.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")
-                prefix = ".".join(parts[:len(parts) - node.level + 1])
-                base = f"{prefix}.{base}" if base else prefix
-            named.add(base)
-            named.update(f"{base}.{alias.name}" for alias in node.names)
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            named.update(_named(node, package))
     found = set()
     for name in named:
         parts = name.split(".")
@@ -136,15 +140,8 @@ def _module_level_imports(module: str) -> set[str]:
 
     def visit(body: list[ast.stmt]) -> None:
         for node in body:
-            if isinstance(node, ast.Import):
-                found.update(a.name for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    parts = package.split(".")
-                    prefix = ".".join(parts[:len(parts) - node.level + 1])
-                    base = f"{prefix}.{base}" if base else prefix
-                found.update([base, *(f"{base}.{a.name}" for a in node.names)])
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                found.update(_named(node, package))
             elif isinstance(node, ast.If | ast.Try):
                 visit(node.body)
                 visit(node.orelse)
