@@ -28,8 +28,16 @@ from typing import IO, Any
 from grader.feedback import block, code, plain, shorten_paths
 from grader.worker import replies, wire
 from grader.worker import sandbox as sandboxing
+from grader.worker.errors import (  # raised here; importable from here as before
+    Callable_,
+    MissingAttribute,
+    SubmissionError,
+    WorkerCrashed,
+    WorkerTimeout,
+)
 from grader.worker.limits import Limits, MiB
 from grader.worker.memory import MemoryGuard
+from grader.worker.remote import RemoteObject
 from grader.worker.sandbox import Sandbox, SandboxError
 
 _BOOT = (
@@ -38,28 +46,6 @@ _BOOT = (
 )
 _GRADER_DIR = Path(__file__).resolve().parents[1]
 CHECKED_REPLIES = frozenset({"load", "output"})  # replies the grader's own code reads
-
-
-class SubmissionError(Exception):
-    """Student code raised, or the worker could not answer; ``message`` is Markdown."""
-
-    def __init__(self, message: str, *, kind: str = "error", detail: dict | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.kind = kind
-        self.detail = detail or {}
-
-
-class MissingAttribute(SubmissionError, AttributeError):
-    """The submission lacks a name or attribute (so ``hasattr`` on a proxy is False)."""
-
-
-class WorkerTimeout(SubmissionError):
-    pass
-
-
-class WorkerCrashed(SubmissionError):
-    pass
 
 
 class Worker:
@@ -307,8 +293,6 @@ class Worker:
         return result
 
     def _wrap_handle(self, handle: wire.Handle) -> Any:
-        from grader.worker.proxy import RemoteObject
-
         return RemoteObject(self, handle)
 
     def _answer_callback(self, header: dict, arrays: list, doing: str) -> None:
@@ -440,13 +424,6 @@ def _handle_of(obj: Any) -> wire.Handle:
     if not isinstance(handle, wire.Handle):
         raise wire.Unencodable(f"a value of type {type(obj).__name__} cannot be sent")
     return handle
-
-
-class Callable_:
-    """Marker: the attribute asked for is callable and stays in the worker."""
-
-    def __init__(self, type_name: str) -> None:
-        self.type_name = type_name
 
 
 def _exit_text(code: int | None) -> str:
