@@ -131,34 +131,26 @@ def test_a_started_worker_has_imported_no_trusted_module():
     assert not [m for m in loaded if _is_trusted(m)], loaded
 
 
-def _module_level_imports(module: str) -> set[str]:
-    """The project modules ``module`` imports at module level (``if TYPE_CHECKING:`` and
-    ``try:`` blocks included; a function's own imports are not: they run later)."""
+def _module_imports(module: str) -> set[str]:
+    """The project modules ``module`` imports, anywhere in it (a function's own imports and
+    ``if TYPE_CHECKING:`` blocks included); its own parent packages are not counted."""
     path = _file(module)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found: set[str] = set()
 
-    def visit(body: list[ast.stmt]) -> None:
-        for node in body:
-            if isinstance(node, ast.Import | ast.ImportFrom):
-                found.update(_named(node, package))
-            elif isinstance(node, ast.If | ast.Try):
-                visit(node.body)
-                visit(node.orelse)
-                for handler in getattr(node, "handlers", []):
-                    visit(handler.body)
-
-    visit(ast.parse(path.read_text(encoding="utf-8")).body)
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.update(_named(node, package))
     return {m for m in found if _file(m) is not None and m != module
             and not module.startswith(m + ".")}
 
 
 def test_no_import_circles_between_engine_modules():
     """Each engine module can be read, and imported, on its own: no two modules import
-    each other at module level, however long the circle."""
+    each other, however long the circle, lazily or not."""
     modules = sorted(".".join(p.relative_to(ROOT).with_suffix("").parts).removesuffix(
         ".__init__") for p in (ROOT / "grader").rglob("*.py"))
-    graph = {m: _module_level_imports(m) for m in modules}
+    graph = {m: _module_imports(m) for m in modules}
     state: dict[str, int] = {}
     circles: list[list[str]] = []
 
