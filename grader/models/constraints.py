@@ -150,9 +150,23 @@ def check_parameters(model: nn.Sequential, spec: Spec, limit: int) -> None:
 def check_output_shape(
     model: nn.Sequential, input_shape: Sequence[int] = (1, 28, 28), n_classes: int = 10
 ) -> None:
-    """The model maps a batch of 2 inputs to ``(2, n_classes)``; otherwise say where it breaks."""
+    """The model maps a batch of 2 inputs to ``(2, n_classes)``, one row of class scores per
+    example; otherwise say where it breaks."""
     entries = _entries(model, list(model))
     _check_output(_output_shape(model, entries, input_shape), entries, input_shape, n_classes)
+    _check_rows_normalised(model)
+
+
+def _check_rows_normalised(model: nn.Sequential) -> None:
+    """A final ``Softmax``/``LogSoftmax`` normalises each example's scores (over dim 1 of the
+    ``(N, classes)`` output). Over dim 0 it normalises each class across the batch: the shape
+    is right, but an image's scores then depend on the other images of its batch."""
+    last = model[-1] if len(model) else None
+    if isinstance(last, nn.Softmax | nn.LogSoftmax) and last.dim in (0, -2):
+        name = type(last).__name__
+        fail(f"Your model ends with `{name}(dim={last.dim})`, which normalises over the batch "
+             "(dim 0 of the `(N, 10)` output): each image's scores then depend on the other "
+             f"images in its batch. Normalise each example's scores: `nn.{name}(dim=1)`.")
 
 
 def check_computes(model: nn.Sequential, input_shape: Sequence[int] = (1, 28, 28), *,

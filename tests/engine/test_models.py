@@ -534,6 +534,21 @@ def _output_failure(*layers: nn.Module, **kwargs) -> str:
     return failure(GradingFailure, check_output_shape, model, **kwargs)
 
 
+@pytest.mark.parametrize("last", [nn.Softmax(dim=0), nn.LogSoftmax(dim=0), nn.Softmax(dim=-2)])
+def test_a_softmax_over_the_batch_is_caught_though_the_shape_is_right(last):
+    """The audit's survivor: `Softmax(dim=0)` gives (N, 10), normalised across the batch."""
+    message = _output_failure(nn.Flatten(), nn.Linear(784, 10), last)
+    assert "normalises over the batch" in message and "(dim=1)" in message
+
+
+@pytest.mark.parametrize("last", [nn.Softmax(dim=1), nn.Softmax(dim=-1), nn.LogSoftmax(dim=1),
+                                  nn.Linear(10, 10)])
+def test_a_softmax_over_each_example_is_right(last):
+    model = rebuild(describe_model(nn.Sequential(nn.Flatten(), nn.Linear(784, 10), last)),
+                    WHITELIST)
+    check_output_shape(model)
+
+
 def test_output_shape_passes_and_leaves_the_model_as_it_was():
     model = rebuild(describe_model(cnn()), CNN_LAYERS)
     model.train()
