@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["ScaffoldError", "new_pack", "stub_source"]
+from grader.mismatch import LIBRARY_OF
+from grader.submission.definitions import imported_packages
 
-_FRAMEWORKS = {"numpy": "numpy", "torch": "torch", "jax": "jax", "keras": "keras",
-               "tensorflow": "keras"}
+__all__ = ["ScaffoldError", "new_pack", "stub_source"]
 
 
 class ScaffoldError(ValueError):
@@ -67,12 +67,8 @@ def stub_source(source: str) -> str:
 
 
 def _frameworks(tree: ast.Module) -> list[str]:
-    found = set()
-    for node in ast.walk(tree):
-        names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                 else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
-        found.update(_FRAMEWORKS[n.split(".")[0]] for n in names if n.split(".")[0] in _FRAMEWORKS)
-    return sorted(found)
+    """The frameworks the solution's imports name, as the wrong-framework note reads them."""
+    return sorted({LIBRARY_OF[p] for p in imported_packages(tree.body) if p in LIBRARY_OF})
 
 
 def _signature(function: ast.FunctionDef) -> str:

@@ -33,3 +33,11 @@ def mnist_pixels_subset(mnist_dir):
         return load_mnist_tensors("cpu", subset=2000, normalize=False, directory=mnist_dir)
     except DatasetError as exc:
         pytest.skip(f"MNIST not available: {exc}")
+
+
+@pytest.fixture(scope="module")
+def small_mnist(mnist_dir):
+    """600 normalised MNIST images on the CPU: one short epoch of a training smoke path."""
+    from grader.train import load_mnist_tensors
+
+    return load_mnist_tensors("cpu", subset=600, directory=mnist_dir)

@@ -94,13 +94,6 @@ def keras_student():
     worker.stop()
 
 
-@pytest.fixture(scope="module")
-def small_mnist(mnist_dir):
-    from grader.train import load_mnist_tensors
-
-    return load_mnist_tensors("cpu", subset=600, directory=mnist_dir)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("problem", ["2C", "3G"])
 def test_keras_rebuild_trains_through_the_pack_path(keras_student, small_mnist, problem):

@@ -22,13 +22,6 @@ def reference():
     worker.stop()
 
 
-@pytest.fixture(scope="module")
-def small_mnist(mnist_dir):
-    from grader.train import load_mnist_tensors
-
-    return load_mnist_tensors("cpu", subset=600, directory=mnist_dir)
-
-
 @pytest.mark.parametrize("problem", ["2C", "2D", "2E", "3G"])
 def test_threshold_path_runs_on_cpu(reference, small_mnist, problem):
     from tests.cs155_set4.common import describe_runs, train_problem

@@ -160,3 +160,12 @@ def test_a_model_grown_in_a_loop_keeps_the_loop_and_not_its_variable():
     body = [ast.unparse(s) for s in result.statements[0].body]
     assert body[0] == "units = [30, 20]" and not any(line.startswith("n =") for line in body)
     assert any(line.startswith("for n in units") for line in body)
+
+
+def test_keras_default_rates_are_the_trusted_sides():
+    """The worker-side copy of Keras' default rates agrees with the one training uses."""
+    from grader.submission.notebook_problems import _KERAS_DEFAULT_LR
+    from grader.train.keras_compile import OPTIMIZERS
+
+    for name, rate in _KERAS_DEFAULT_LR.items():
+        assert OPTIMIZERS[name][1]["learning_rate"][1] == rate, name
