@@ -440,6 +440,7 @@ class Server:
         random.seed(seed)
         if "numpy" in sys.modules:
             sys.modules["numpy"].random.seed(seed)
+        _seed_libraries(seed)
         self.output.take()
         return None, {}
 
@@ -611,3 +612,14 @@ def main(argv: list[str]) -> None:
     wire.send(sock, {"ok": True, "isolation": isolation, "pid": os.getpid()}, [])
     server.serve()
     os._exit(0)
+
+
+def _seed_libraries(seed: int) -> None:
+    """Reseed the deep-learning libraries the hand-in imported, so that a model built in one
+    test gets the same initial weights whatever ran before it. (The hand-in may have
+    replaced these functions: that only affects its own process.)"""
+    with contextlib.suppress(Exception):
+        if "keras" in sys.modules:  # seeds Python, numpy and its backend (torch or JAX) too
+            sys.modules["keras"].utils.set_random_seed(seed)
+        elif "torch" in sys.modules:
+            sys.modules["torch"].manual_seed(seed)
