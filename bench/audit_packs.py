@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from grader.audit.report import write_report
-from grader.audit.run import audit_pack
+from grader.audit.run import SAME_OUTPUTS, SAME_SOURCE, audit_pack
 from grader.packs import load_pack
 
 PACKS = ("ift6135_a1", "cs155_set4", "ece1513_a4", "keras_a7")
@@ -32,17 +32,18 @@ def main() -> None:
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"--sample {args.sample} --seed {args.seed} -j {args.jobs}, --fast")
     print("| pack | mutants (graded / enumerated) | killed | survived | timed out | errors "
-          "| kill rate | reference | wall time |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+          "| equivalent (probes) | kill rate | reference | wall time |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for name in args.packs:
         audit = audit_pack(load_pack(name), sample_size=args.sample, seed=args.seed,
                            jobs=args.jobs, fast=True)
         write_report(audit, out / name)
         rate = audit.kill_rate
-        graded = len(audit.outcomes) - audit.count("equivalent (same source)")
+        graded = len(audit.outcomes) - audit.count(SAME_SOURCE)
         print(f"| {name} | {graded} / {len(audit.enumeration.mutants)} | "
               f"{audit.count('killed')} | {audit.count('survived')} | "
               f"{audit.count('timed out')} | {audit.count('error')} | "
+              f"{audit.count(SAME_OUTPUTS)} | "
               f"{'n/a' if rate is None else f'{rate:.1%}'} | "
               f"{'full marks' if audit.baseline.full_marks else 'NOT full marks'} "
               f"({audit.baseline.seconds:.1f} s) | {audit.seconds:.1f} s |", flush=True)

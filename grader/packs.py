@@ -41,6 +41,8 @@ class Pack:
     # what a hand-in is written with (numpy, torch, jax, keras): a file for another one is
     # told so (grader.mismatch)
     frameworks: tuple[str, ...] = ()
+    # ``grader audit``: the file (in tests_dir) of probes that tell equivalent mutants
+    audit_probes: str | None = None
 
     @property
     def has_gpu_tests(self) -> bool:
@@ -92,7 +94,17 @@ def load_pack(name: str) -> Pack:
         later_marks=("gpu", *_string_list(raw.get("gradescope", {}).get("defer", []),
                                           f"{config_path}: [gradescope] defer")),
         frameworks=_frameworks(meta.get("frameworks", []), config_path),
+        audit_probes=_audit_probes(raw.get("audit", {}), config_path),
     )
+
+
+def _audit_probes(audit: Any, where: Path) -> str | None:
+    if not isinstance(audit, dict) or set(audit) - {"probes"}:
+        raise ValueError(f"{where}: [audit] takes only `probes = \"<file>.py\"`")
+    probes = audit.get("probes")
+    if probes is not None and not (isinstance(probes, str) and probes.endswith(".py")):
+        raise ValueError(f"{where}: [audit] probes must name a .py file, got {probes!r}")
+    return probes
 
 
 FRAMEWORKS = ("numpy", "torch", "jax", "keras")

@@ -8,11 +8,20 @@ from pathlib import Path
 from typing import Any
 
 from grader.audit.operators import OPERATORS
-from grader.audit.run import ERROR, KILLED, SAME_SOURCE, SURVIVED, TIMED_OUT, Audit, Outcome
+from grader.audit.run import (
+    ERROR,
+    KILLED,
+    SAME_OUTPUTS,
+    SAME_SOURCE,
+    SURVIVED,
+    TIMED_OUT,
+    Audit,
+    Outcome,
+)
 from grader.files import write_atomically
 
 NOT_SAMPLED = "not sampled"
-COLUMNS = (KILLED, SURVIVED, TIMED_OUT, ERROR, SAME_SOURCE)
+COLUMNS = (KILLED, SURVIVED, TIMED_OUT, ERROR, SAME_OUTPUTS, SAME_SOURCE)
 ABOUT = {op.name: op.about for op in OPERATORS}
 
 
@@ -44,8 +53,9 @@ def render_markdown(audit: Audit) -> str:
         f"(killed {counts[KILLED]} + survived {counts[SURVIVED]} + timed out "
         f"{counts[TIMED_OUT]}). Left out of the rate: {counts[ERROR]} grader error(s), "
         f"{counts[SAME_SOURCE]} equivalent (same source) mutant(s), which unparse to the "
-        "reference's own source and are not graded; no mutant is called semantically "
-        f"equivalent. Dropped before grading: {e.not_compiling} that do not compile, "
+        f"reference's own source and are not graded, and {counts[SAME_OUTPUTS]} survivor(s) "
+        "equivalent on the probes: " + _probes_sentence(audit)
+        + f" Dropped before grading: {e.not_compiling} that do not compile, "
         f"{e.duplicates} duplicate(s) of another mutant's source.", "",
         "A survivor is a bug a student could hand in for the same score as the reference. "
         "Some are harmless (an edit to code no test is meant to reach, or that "
@@ -76,7 +86,24 @@ def render_markdown(audit: Audit) -> str:
         lines += [f"### `{m.id}`: line {m.line}, in `{m.function}`: {m.note}", "",
                   f"Scored {o.score:g}, as the reference did. {o.message}".strip(), "",
                   "```diff", m.diff.rstrip("\n"), "```", ""]
+    equivalent = [o for o in audit.outcomes if o.status == SAME_OUTPUTS]
+    if equivalent:
+        lines += ["", f"## Equivalent on the probes ({len(equivalent)})", ""]
+    for o in equivalent:
+        m = o.mutant
+        lines += [f"### `{m.id}`: line {m.line}, in `{m.function}`: {m.note}", "",
+                  "```diff", m.diff.rstrip("\n"), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _probes_sentence(audit: Audit) -> str:
+    if not audit.probes:
+        return ("the pack names no probe file (`[audit] probes` in pack.toml), so no "
+                "survivor is called equivalent.")
+    return (f"each gave the reference's own outputs on all {len(audit.probes)} probes ("
+            + ", ".join(f"`{p}`" for p in audit.probes) + "). Same outputs on these inputs "
+            "is evidence of equivalence, not proof: the equivalent mutants are listed below "
+            "with their diffs too.")
 
 
 def _by_operator(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
@@ -108,6 +135,7 @@ def to_json(audit: Audit) -> dict[str, Any]:
                      "full_marks": b.full_marks, "lost": b.lost,
                      "seconds": round(b.seconds, 2)},
         "kill_rate": audit.kill_rate,
+        "probes": audit.probes,
         "counts": {s: audit.count(s) for s in COLUMNS},
         "enumerated": {"mutants": len(e.mutants), "gradable": len(e.gradable),
                        "not_compiling": e.not_compiling, "duplicates": e.duplicates},

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.audit.mutants import Enumeration, Mutant, enumerate_mutants, sample
+from grader.audit.probes import Probe, first_difference, load_probes, run_probes
 from grader.packs import Pack
 from grader.report import NOT_RUN_STATUSES
 from grader.results import Results
@@ -23,6 +24,7 @@ from grader.runner import GradeOptions, grade
 
 KILLED, SURVIVED, TIMED_OUT, ERROR = "killed", "survived", "timed out", "error"
 SAME_SOURCE = "equivalent (same source)"
+SAME_OUTPUTS = "equivalent (same outputs on the probes)"
 TIMEOUT_WORDS = ("timed out", "timeout", "time limit")
 
 
@@ -61,6 +63,7 @@ class Audit:
     seed: int
     baseline: Baseline
     enumeration: Enumeration
+    probes: list[str] = field(default_factory=list)  # the probes that decide equivalence
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -85,14 +88,16 @@ def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: 
     options = GradeOptions(fast=fast, overall_timeout_s=timeout_s)
     baseline = _baseline(grade(reference, pack, options), time.monotonic() - started)
     chosen = sample(enumeration.gradable, sample_size, seed)
+    probes = load_probes(pack)
+    expected = run_probes(reference, pack, probes)
     audit = Audit(pack=pack.name, reference=str(reference), fast=fast, jobs=jobs,
                   sample_size=sample_size, seed=seed, baseline=baseline,
-                  enumeration=enumeration)
+                  enumeration=enumeration, probes=list(probes))
     audit.outcomes = [Outcome(m, SAME_SOURCE) for m in enumeration.mutants if m.same_source]
     with tempfile.TemporaryDirectory(prefix="grader-audit-") as tmp, \
             cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(_grade_mutant, m, pack, options, baseline, Path(tmp))
-                   for m in chosen]
+        futures = [pool.submit(_grade_mutant, m, pack, options, baseline, Path(tmp),
+                               (probes, expected)) for m in chosen]
         for future in cf.as_completed(futures):
             outcome = future.result()
             audit.outcomes.append(outcome)
@@ -116,8 +121,10 @@ def _key(test: object) -> str:
 
 
 def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Baseline,
-                  tmp: Path) -> Outcome:
-    """Grade one mutant as a hand-in beside copies of the reference folder's other files."""
+                  tmp: Path, probing: tuple[dict[str, Probe], dict] = ({}, {})) -> Outcome:
+    """Grade one mutant as a hand-in beside copies of the reference folder's other files;
+    a survivor is then run on the pack's probes (``probing``: the probes and the reference's
+    outputs): the same outputs as the reference make it equivalent."""
     started = time.monotonic()
     folder = tmp / mutant.id
     shutil.copytree(Path(pack.reference_dir), folder,
@@ -132,6 +139,14 @@ def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: B
         return Outcome(mutant, ERROR, message=f"{type(exc).__name__}: {exc}",
                        seconds=time.monotonic() - started)
     outcome = classify(mutant, results, baseline)
+    probes, expected = probing
+    if outcome.status == SURVIVED and probes:
+        difference = first_difference(expected, run_probes(path, pack, probes))
+        if difference is None:
+            outcome.status = SAME_OUTPUTS
+        else:
+            outcome.message = "; ".join(filter(None, [outcome.message,
+                                                      f"differs on {difference}"]))
     outcome.seconds = time.monotonic() - started
     return outcome
 

@@ -12,9 +12,18 @@ import pytest
 
 from grader import results as graded
 from grader.audit import operators as ops
-from grader.audit.mutants import enumerate_mutants, sample
+from grader.audit.mutants import Mutant, enumerate_mutants, sample
+from grader.audit.probes import ProbeFileError, first_difference, load_probes, run_probes
 from grader.audit.report import render_markdown, write_report
-from grader.audit.run import Baseline, audit_pack, classify
+from grader.audit.run import (
+    SAME_OUTPUTS,
+    SURVIVED,
+    Baseline,
+    _baseline,
+    _grade_mutant,
+    audit_pack,
+    classify,
+)
 from grader.cli import build_parser
 from grader.packs import load_pack
 
@@ -149,8 +158,7 @@ def test_an_audit_of_the_mini_pack_kills_mutants_and_reports_them(mini_audit, tm
                                                  "not sampled"}
 
 
-def test_a_weakened_pack_is_caught(mini_audit, tmp_path):
-    """The tests of ``double`` no longer check its values: its mutants must now survive."""
+def _weakened_copy(tmp_path: Path) -> Path:
     root = tmp_path / "packs"
     shutil.copytree(PACKROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
     tests = root / "tests" / "mini" / "test_mini.py"
@@ -161,10 +169,105 @@ def test_a_weakened_pack_is_caught(mini_audit, tmp_path):
                         ' name="double(x)")', "assert student.double(np.ones((4, 1))).ndim == 2")
     assert weak.count("assert_allclose(") == 0
     tests.write_text(weak)
-    weakened = _audit(root)
+    return root
+
+
+def test_a_weakened_pack_is_caught(mini_audit, tmp_path):
+    """The tests of ``double`` no longer check its values: its mutants must now survive."""
+    weakened = _audit(_weakened_copy(tmp_path))
     assert weakened.baseline.full_marks
     assert weakened.kill_rate < mini_audit.kill_rate
     survivors = [o.mutant for o in weakened.outcomes if o.status == "survived"]
     assert any(m.function == "double" for m in survivors)
     report = render_markdown(weakened)
     assert "## Survivors" in report and "```diff" in report and "def double" in report
+
+
+PROBES = """
+import numpy as np
+
+
+def probe_double(student):
+    return student.double(np.arange(5.0) - 2)
+
+
+def probe_counter(student):
+    counter = student.Counter(start=2)
+    return [counter.step(), counter.step(by=3)]
+"""
+
+
+def _with_probes(root: Path, probes: str = PROBES) -> None:
+    (root / "tests" / "mini" / "probes.py").write_text(probes)
+    with (root / "tests" / "mini" / "pack.toml").open("a") as toml:
+        toml.write('\n[audit]\nprobes = "probes.py"\n')
+
+
+def _hand_made(source: str, edit: tuple[str, str]) -> Mutant:
+    assert edit[0] in source
+    return Mutant(id="hand-000", operator="hand", line=5, function="double", note="by hand",
+                  source=source.replace(*edit), diff="")
+
+
+def test_a_survivor_with_the_references_outputs_on_the_probes_is_equivalent(tmp_path):
+    """In the weakened pack, ``x * 2`` (the same function) is equivalent on the probes;
+    ``3 * x`` (a bug the weakened tests miss) survives, with the probe that tells it."""
+    root = _weakened_copy(tmp_path)
+    _with_probes(root)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADER_PACKS_ROOT", str(root))
+        pack = load_pack("mini")
+        probes = load_probes(pack)
+        assert list(probes) == ["probe_double", "probe_counter"]
+        reference = pack.reference_dir / pack.submission_name
+        source = reference.read_text()
+        expected = run_probes(reference, pack, probes)
+        assert first_difference(expected, expected) is None
+        from grader.runner import GradeOptions, grade
+        options = GradeOptions(fast=True)
+        baseline = _baseline(grade(reference, pack, options), 0.0)
+        same = _grade_mutant(_hand_made(source, ("2 * np.asarray(x)", "np.asarray(x) * 2")),
+                             pack, options, baseline, tmp_path / "same", (probes, expected))
+        bug = _grade_mutant(_hand_made(source, ("2 * np.asarray(x)", "3 * np.asarray(x)")),
+                            pack, options, baseline, tmp_path / "bug", (probes, expected))
+    assert same.status == SAME_OUTPUTS
+    assert bug.status == SURVIVED and "differs on probe_double" in bug.message
+
+
+@pytest.mark.parametrize("a, b, where", [
+    ({"p": [1.0, 2.0]}, {"p": [1.0, 2.0 + 1e-12]}, None),
+    ({"p": [1.0, 2.0]}, {"p": [1.0, 2.1]}, "p[1]"),
+    ({"p": {"w": [[1.0, 2.0]]}}, {"p": {"w": [[1.0], [2.0]]}}, "p['w']"),
+    ({"p": ("raised", "ValueError")}, {"p": ["raised", "ValueError"]}, None),
+    ({"p": ("raised", "ValueError")}, {"p": 3.0}, "p"),
+    ({"p": "relu"}, {"p": "tanh"}, "p"),
+    ({"p": {"a": 1}}, {"p": {"b": 1}}, "p: different keys"),
+])
+def test_outputs_are_the_same_up_to_round_off_only(a, b, where):
+    found = first_difference({k: _as_probe_output(v) for k, v in a.items()},
+                             {k: _as_probe_output(v) for k, v in b.items()})
+    assert (found is None) == (where is None)
+    if where:
+        assert found.startswith(where)
+
+
+def _as_probe_output(value):
+    from grader.audit.probes import _plain
+    return _plain(value)
+
+
+def test_a_probe_file_that_is_missing_or_empty_is_named(tmp_path):
+    root = tmp_path / "packs"
+    shutil.copytree(PACKROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    _with_probes(root, "X = 1\n")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADER_PACKS_ROOT", str(root))
+        with pytest.raises(ProbeFileError, match="defines no probe_"):
+            load_probes(load_pack("mini"))
+        (root / "tests" / "mini" / "probes.py").unlink()
+        with pytest.raises(ProbeFileError, match="no such file"):
+            load_probes(load_pack("mini"))
+        with (root / "tests" / "mini" / "pack.toml").open("a") as toml:
+            toml.write('depth = 3\n')
+        with pytest.raises(ValueError, match=r"\[audit\] takes only"):
+            load_pack("mini")
