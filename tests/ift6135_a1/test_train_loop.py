@@ -31,7 +31,8 @@ from .common import (
     weights_of,
 )
 
-N_TRAIN, BATCH = 150, 32
+# a set with a last partial minibatch, and one that splits into whole minibatches
+N_TRAINS, BATCH = (150, 128), 32
 HIDDEN = (16, 12)
 JUDGED = (" (train_loop ran with the grader's own forward, backward, update, loss and "
           "initialize_weights in place of yours, so this is about the loop itself.)")
@@ -73,8 +74,14 @@ def _batches(calls: list) -> list[tuple[int, list[float]]]:
 
 @pytest.mark.graded(points=2, function="train_loop")
 def test_train_loop_uses_minibatches(student, rng, feedback):
-    """each epoch runs forward/backward/update on every minibatch of `batch_size` examples"""
-    data = learnable_splits(rng, n=N_TRAIN)
+    """each epoch runs forward/backward/update on every minibatch of `batch_size` examples,
+    whether or not the training set splits into whole minibatches"""
+    for n_train in N_TRAINS:
+        _check_minibatches(student, learnable_splits(rng, n=n_train), feedback)
+
+
+def _check_minibatches(student, data, feedback) -> None:
+    n_train = len(data[0][0])
 
     def run(net):
         net.spy("backward")
@@ -85,19 +92,19 @@ def test_train_loop_uses_minibatches(student, rng, feedback):
     def check(net, result):
         batches, updates = result
         sizes = [size for size, _ in batches]
-        full, partial = N_TRAIN // BATCH, N_TRAIN % BATCH
+        full, partial = n_train // BATCH, n_train % BATCH
         per_epoch = {full, full + (1 if partial else 0)}
         if not sizes:
             fail("`train_loop` never called `self.backward(cache, labels)`: each minibatch "
                  "needs a forward pass, a backward pass and an update.")
-        setup = f"`NN(batch_size={BATCH})`, {N_TRAIN} training examples, `train_loop(2)`"
+        setup = f"`NN(batch_size={BATCH})`, {n_train} training examples, `train_loop(2)`"
         if any(s > BATCH for s in sizes):
             fail(f"`backward` saw batches of sizes {sorted(set(sizes))} with {setup}: no batch "
                  f"may exceed `batch_size` = {BATCH} (training on the whole set at once?).")
         if len(sizes) not in {2 * c for c in per_epoch}:
             fail(f"`backward` ran {len(sizes)} times with {setup}; expected "
                  f"{' or '.join(str(2 * c) for c in sorted(per_epoch))} "
-                 f"(ceil or floor of {N_TRAIN}/{BATCH} = {N_TRAIN / BATCH:.2f} per epoch).")
+                 f"(ceil or floor of {n_train}/{BATCH} = {n_train / BATCH:.2f} per epoch).")
         if updates != len(sizes):
             fail(f"`update` ran {updates} times but `backward` {len(sizes)} times with "
                  f"{setup}: every minibatch's gradients must be applied with "
@@ -107,9 +114,9 @@ def test_train_loop_uses_minibatches(student, rng, feedback):
         for epoch in range(2):
             rows = [r for _, sums in batches[epoch * per:(epoch + 1) * per] for r in sums]
             seen = {r for r in rows if r in known}
-            if rows and len(seen) < N_TRAIN - BATCH + 1:
+            if rows and len(seen) < n_train - BATCH + 1:
                 fail(f"In epoch {epoch + 1} the minibatches held only {len(seen)} different "
-                     f"training examples of {N_TRAIN}: an epoch is one pass over the whole "
+                     f"training examples of {n_train}: an epoch is one pass over the whole "
                      "training set, each minibatch a different slice of it.")
 
     _train(student, data, feedback, run, check, hidden_dims=(8, 6), lr=0.05,
