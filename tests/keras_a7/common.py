@@ -105,3 +105,45 @@ def check_fidelity(model: StudentModel) -> None:
              f"outputs ({gap}). Something in the model is not what its layers' "
              "configurations say; build it from standard Keras layers only.\n\n"
              + model.summary())
+
+
+WEIGHTED = ("Dense", "Conv2D")
+# Layers that keep a linear map linear: two weighted layers with only these between collapse.
+AFFINE = ("Flatten", "Reshape", "Dropout", "BatchNormalization", "InputLayer")
+
+
+def _final_activation(model: StudentModel) -> str:
+    last = model.spec.layers[-1]
+    if last.kind == "Activation":
+        return str(last.args.get("activation"))
+    if last.kind in ("ReLU", "LeakyReLU"):
+        return last.kind.lower()
+    return str(last.args.get("activation", "linear"))
+
+
+def check_nonlinear(model: StudentModel) -> None:
+    """A weighted layer without an activation that feeds another weighted layer adds nothing
+    (the two compose into one linear map), and categorical cross-entropy on probabilities
+    needs a softmax output (on logits, none)."""
+    layers = model.spec.layers
+    for i, layer in enumerate(layers[:-1]):
+        if layer.kind not in WEIGHTED or layer.args.get("activation") != "linear":
+            continue
+        following = next((f for f in layers[i + 1:] if f.kind not in AFFINE), None)
+        if following is not None and following.kind in WEIGHTED:
+            fail(f"{model.call}: layer {i + 1}, `{layer.describe()}`, has no activation and "
+                 f"feeds `{following.describe()}`: without a nonlinearity between them the "
+                 "two compose into a single linear map. Give it an activation "
+                 "(`activation='relu'`).\n\n" + model.summary())
+    compiled = model.compiled
+    if compiled is None or compiled.loss != "categorical_crossentropy":
+        return
+    final = _final_activation(model)
+    if not compiled.from_logits and final != "softmax":
+        fail(f"{model.call} is compiled with categorical cross-entropy on probabilities, but "
+             f"its output layer's activation is `{final}`: each image's 10 outputs must be "
+             "probabilities that sum to 1. End with `activation='softmax'` (or compile with "
+             "`from_logits=True` and no activation).\n\n" + model.summary())
+    if compiled.from_logits and final == "softmax":
+        fail(f"{model.call} ends with a softmax but is compiled with `from_logits=True`: the "
+             "loss would apply a second softmax. Drop one of the two.\n\n" + model.summary())

@@ -18,7 +18,10 @@ def _model(student, role: str, *args) -> dict:
 
 
 def probe_notebook_model(student):
-    return _model(student, "notebook")
+    """2.1 asks about the notebook network's layers, neurons and parameters only (its
+    activations are the handout's, graded nowhere): that structure is what is compared."""
+    return [(layer["class"], layer["config"].get("units"), layer["config"].get("use_bias"))
+            for layer in _model(student, "notebook")["layers"]]
 
 
 def probe_weight_decay_model(student):

@@ -11,7 +11,14 @@ import pytest
 from grader.testing import GradingFailure, fail
 
 from .answers import sweep_results
-from .common import SETTINGS, StudentModel, check_fidelity, probe_images, student_model
+from .common import (
+    SETTINGS,
+    StudentModel,
+    check_fidelity,
+    check_nonlinear,
+    probe_images,
+    student_model,
+)
 
 WD = SETTINGS["weight_decay"]
 BUILDER = SETTINGS["models"]["weight_decay"]
@@ -30,7 +37,8 @@ def _model(student, factor: float, probe: bool = False) -> StudentModel:
 @pytest.mark.graded(points=1, function=BUILDER,
                     name="2.4: hidden layers of 500 and 300 units, 10 outputs")
 def test_architecture(student):
-    """`build_weight_decay_model(factor)` is 784 inputs, Dense 500, Dense 300, Dense 10"""
+    """`build_weight_decay_model(factor)` is 784 inputs, Dense 500, Dense 300, Dense 10, with
+    an activation after each hidden layer and the output layer its loss expects"""
     model = _model(student, PROBE_FACTORS[0], probe=True)
     units = [layer.args["units"] for layer in model.spec.of_kind("Dense")]
     wanted = [*WD["hidden"], 10]
@@ -41,19 +49,7 @@ def test_architecture(student):
         fail(f"`{BUILDER}(...)` has Dense layers of {units} units; 2.4 asks for hidden layers "
              f"of {WD['hidden'][0]} and {WD['hidden'][1]} units and {wanted[-1]} outputs: "
              f"{wanted}.\n\n" + model.summary())
-    hidden = model.spec.of_kind("Dense")[:-1]
-    linear = [i for i, layer in enumerate(hidden, 1) if layer.args["activation"] == "linear"
-              and not _activation_after(model, layer)]
-    if linear:
-        fail(f"Hidden Dense layer {linear[0]} of `{BUILDER}(...)` has no activation: without "
-             "one, the hidden layers collapse into a single linear map. Use "
-             "`activation='relu'` as the notebook does.")
-
-
-def _activation_after(model: StudentModel, layer) -> bool:
-    layers = model.spec.layers
-    after = layers[layers.index(layer) + 1:]
-    return bool(after) and after[0].kind in ("Activation", "ReLU", "LeakyReLU")
+    check_nonlinear(model)
 
 
 def _l2(layer) -> tuple[float, float] | None:
