@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from grader.audit.report import write_report
-from grader.audit.run import SAME_OUTPUTS, SAME_SOURCE, audit_pack
+from grader.audit.run import NOT_LOADED, SAME_OUTPUTS, SAME_SOURCE, SURVIVED, audit_pack
 from grader.packs import load_pack
 
 PACKS = ("ift6135_a1", "cs155_set4", "ece1513_a4", "keras_a7")
@@ -31,9 +31,10 @@ def main() -> None:
     out = Path(args.out or tempfile.mkdtemp(prefix="audit-bench-"))
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"--sample {args.sample} --seed {args.seed} -j {args.jobs}, --fast")
-    print("| pack | mutants (graded / enumerated) | killed | survived | timed out | errors "
-          "| equivalent (probes) | kill rate | reference | wall time |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+    print("| pack | mutants (sampled / enumerated) | killed | survived | timed out | errors "
+          "| equivalent (probes / not loaded) | unexplained survivors | kill rate | reference "
+          "| wall time |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for name in args.packs:
         audit = audit_pack(load_pack(name), sample_size=args.sample, seed=args.seed,
                            jobs=args.jobs, fast=True)
@@ -43,7 +44,8 @@ def main() -> None:
         print(f"| {name} | {graded} / {len(audit.enumeration.mutants)} | "
               f"{audit.count('killed')} | {audit.count('survived')} | "
               f"{audit.count('timed out')} | {audit.count('error')} | "
-              f"{audit.count(SAME_OUTPUTS)} | "
+              f"{audit.count(SAME_OUTPUTS)} / {audit.count(NOT_LOADED)} | "
+              f"{sum(o.status == SURVIVED and not o.explained for o in audit.outcomes)} | "
               f"{'n/a' if rate is None else f'{rate:.1%}'} | "
               f"{'full marks' if audit.baseline.full_marks else 'NOT full marks'} "
               f"({audit.baseline.seconds:.1f} s) | {audit.seconds:.1f} s |", flush=True)

@@ -365,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
                                               "each operator); default: all")
     a.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
     a.add_argument("-j", "--jobs", type=int, default=2, help="mutants graded at once")
-    a.add_argument("--out", help="where audit.md and audit.json go (default audit-PACK)")
+    a.add_argument("--out", help="where audit.md, .html and .json go (default audit-PACK)")
     a.add_argument("--slow", action="store_true",
                    help="also run the slow and gpu tests (default: as `grade --fast`)")
     a.add_argument("--timeout", type=float, help="overall time limit per mutant (s; "

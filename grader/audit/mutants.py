@@ -82,9 +82,11 @@ def enumerate_mutants(source: str, filename: str = "solution.py",
 
 
 def sample(mutants: list[Mutant], n: int | None, seed: int = 0) -> list[Mutant]:
-    """``n`` mutants, taken in turn from each operator (each operator's shuffled with
-    ``seed``) so a small sample still tries every kind of bug; all of them when ``n`` is
-    None or not smaller. The result is in enumeration order."""
+    """``n`` mutants, taken in turn from each operator (each operator's mutants, and the
+    order of the operators, shuffled with ``seed``) so a small sample still tries every kind
+    of bug, and one smaller than the number of operators tries different kinds for different
+    seeds; all of them when ``n`` is None or not smaller. The result is in enumeration
+    order."""
     if n is None or n >= len(mutants):
         return list(mutants)
     rng = random.Random(seed)
@@ -96,6 +98,7 @@ def sample(mutants: list[Mutant], n: int | None, seed: int = 0) -> list[Mutant]:
         queue = list(by_operator[name])
         rng.shuffle(queue)
         queues.append(queue)
+    rng.shuffle(queues)
     chosen: set[str] = set()
     while len(chosen) < n:
         for queue in queues:

@@ -122,6 +122,10 @@ def _differs(a: Any, b: Any, where: str) -> str | None:
             return f"{where}: {_short(a)} vs {_short(b)}"
         return next((w for i, (x, y) in enumerate(zip(a, b, strict=True))
                      if (w := _differs(x, y, f"{where}[{i}]"))), None)
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (_numeric(a) and _numeric(b)):
+            same = _safe_equal(a, b)
+            return None if same else f"{where}: {_short(a)} vs {_short(b)}"
     if _numeric(a) and _numeric(b):
         x, y = np.asarray(a), np.asarray(b)
         if x.shape != y.shape:
@@ -133,7 +137,18 @@ def _differs(a: Any, b: Any, where: str) -> str | None:
             gap = np.nanmax(np.abs(x.astype(float) - y.astype(float)), initial=0.0)
             return f"{where}: values differ by up to {gap:.3g}"
         return None
-    return None if a == b else f"{where}: {_short(a)} vs {_short(b)}"
+    return None if _safe_equal(a, b) else f"{where}: {_short(a)} vs {_short(b)}"
+
+
+def _safe_equal(a: Any, b: Any) -> bool:
+    """Equality that never raises (an array, or an object whose ``==`` misbehaves, is
+    compared as well as it can be; what cannot be compared differs)."""
+    try:
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+        return bool(a == b)
+    except Exception:  # noqa: BLE001
+        return False
 
 
 def _numeric(value: Any) -> bool:

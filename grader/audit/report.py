@@ -3,14 +3,18 @@ with every mutant, sampled or not."""
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 from typing import Any
+
+from markdown_it import MarkdownIt
 
 from grader.audit.operators import OPERATORS
 from grader.audit.run import (
     ERROR,
     KILLED,
+    NOT_LOADED,
     SAME_OUTPUTS,
     SAME_SOURCE,
     SURVIVED,
@@ -21,7 +25,7 @@ from grader.audit.run import (
 from grader.files import write_atomically
 
 NOT_SAMPLED = "not sampled"
-COLUMNS = (KILLED, SURVIVED, TIMED_OUT, ERROR, SAME_OUTPUTS, SAME_SOURCE)
+COLUMNS = (KILLED, SURVIVED, TIMED_OUT, ERROR, SAME_OUTPUTS, NOT_LOADED, SAME_SOURCE)
 ABOUT = {op.name: op.about for op in OPERATORS}
 
 
@@ -53,8 +57,10 @@ def render_markdown(audit: Audit) -> str:
         f"(killed {counts[KILLED]} + survived {counts[SURVIVED]} + timed out "
         f"{counts[TIMED_OUT]}). Left out of the rate: {counts[ERROR]} grader error(s), "
         f"{counts[SAME_SOURCE]} equivalent (same source) mutant(s), which unparse to the "
-        f"reference's own source and are not graded, and {counts[SAME_OUTPUTS]} survivor(s) "
-        "equivalent on the probes: " + _probes_sentence(audit)
+        f"reference's own source and are not graded, {counts[NOT_LOADED]} equivalent (not "
+        "loaded) mutant(s), whose edit is in top-level code the definitions-only load drops "
+        f"(not graded either), and {counts[SAME_OUTPUTS]} survivor(s) equivalent on the "
+        "probes: " + _probes_sentence(audit)
         + f" Dropped before grading: {e.not_compiling} that do not compile, "
         f"{e.duplicates} duplicate(s) of another mutant's source.", "",
         "A survivor is a bug a student could hand in for the same score as the reference. "
@@ -78,13 +84,16 @@ def render_markdown(audit: Audit) -> str:
                   f"{_cell(o.mutant.note)} | {o.status} | {_cell(o.killed_by or o.message)} |"
                   for o in outcomes]
     survivors = [o for o in audit.outcomes if o.status == SURVIVED]
-    lines += ["", f"## Survivors ({len(survivors)})", ""]
+    gaps = [o for o in survivors if not o.explained]
+    lines += ["", f"## Survivors ({len(survivors)}: {len(gaps)} unexplained)", ""]
     if not survivors:
         lines.append("None: every graded mutant lost points or timed out.")
     for o in survivors:
         m = o.mutant
         lines += [f"### `{m.id}`: line {m.line}, in `{m.function}`: {m.note}", "",
                   f"Scored {o.score:g}, as the reference did. {o.message}".strip(), "",
+                  f"Why: {o.explained}." if o.explained else
+                  "**Unexplained: a gap in the pack's tests.**", "",
                   "```diff", m.diff.rstrip("\n"), "```", ""]
     equivalent = [o for o in audit.outcomes if o.status == SAME_OUTPUTS]
     if equivalent:
@@ -101,9 +110,10 @@ def _probes_sentence(audit: Audit) -> str:
         return ("the pack names no probe file (`[audit] probes` in pack.toml), so no "
                 "survivor is called equivalent.")
     return (f"each gave the reference's own outputs on all {len(audit.probes)} probes ("
-            + ", ".join(f"`{p}`" for p in audit.probes) + "). Same outputs on these inputs "
-            "is evidence of equivalence, not proof: the equivalent mutants are listed below "
-            "with their diffs too.")
+            + ", ".join(f"`{p}`" for p in audit.probes) + "), and a canary copy of it that "
+            "raises in the edited function changed them (the probes run that function). Same "
+            "outputs on these inputs is evidence of equivalence, not proof: the equivalent "
+            "mutants are listed below with their diffs too.")
 
 
 def _by_operator(outcomes: list[Outcome]) -> dict[str, list[Outcome]]:
@@ -125,7 +135,8 @@ def to_json(audit: Audit) -> dict[str, Any]:
             "id": m.id, "operator": m.operator, "line": m.line, "function": m.function,
             "edit": m.note, "status": o.status if o else NOT_SAMPLED,
             "score": o.score if o else None, "killed_by": o.killed_by if o else "",
-            "message": o.message if o else "", "seconds": round(o.seconds, 2) if o else 0.0,
+            "message": o.message if o else "",
+            "explained": o.explained if o else "", "seconds": round(o.seconds, 2) if o else 0.0,
             "diff": m.diff})
     return {
         "pack": audit.pack, "reference": audit.reference,
@@ -137,6 +148,8 @@ def to_json(audit: Audit) -> dict[str, Any]:
         "kill_rate": audit.kill_rate,
         "probes": audit.probes,
         "counts": {s: audit.count(s) for s in COLUMNS},
+        "unexplained_survivors": [o.mutant.id for o in audit.outcomes
+                                  if o.status == SURVIVED and not o.explained],
         "enumerated": {"mutants": len(e.mutants), "gradable": len(e.gradable),
                        "not_compiling": e.not_compiling, "duplicates": e.duplicates},
         "seconds": round(audit.seconds, 2),
@@ -144,11 +157,34 @@ def to_json(audit: Audit) -> dict[str, Any]:
     }
 
 
+# The page loads and runs nothing; Markdown's raw HTML is off (the diffs quote code).
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>{title}</title>
+<style>body{{font-family:sans-serif;max-width:70em;margin:auto;padding:1em}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:2px 6px}}
+pre{{background:#f6f6f6;padding:.5em;overflow-x:auto}}</style></head>
+<body>
+{body}
+</body></html>
+"""
+
+
+def render_html(audit: Audit) -> str:
+    """The Markdown report as one self-contained page (every survivor's diff included)."""
+    body = MarkdownIt("commonmark", {"html": False}).enable("table").render(
+        render_markdown(audit))
+    return _PAGE.format(title=html.escape(f"Mutation audit of {audit.pack}"), body=body)
+
+
 def write_report(audit: Audit, out: str | Path) -> tuple[Path, Path]:
-    """Write ``audit.md`` and ``audit.json`` into ``out``; return their paths."""
+    """Write ``audit.md``, ``audit.html`` and ``audit.json`` into ``out``; return the paths of
+    the Markdown and the JSON."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     md, js = out / "audit.md", out / "audit.json"
     write_atomically(md, render_markdown(audit).encode("utf-8"))
+    write_atomically(out / "audit.html", render_html(audit).encode("utf-8"))
     write_atomically(js, (json.dumps(to_json(audit), indent=1) + "\n").encode("utf-8"))
     return md, js

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.audit.explain import Graded, edited_names, explain
 from grader.audit.mutants import Enumeration, Mutant, enumerate_mutants, sample
 from grader.audit.probes import Probe, first_difference, load_probes, run_probes
+from grader.audit.reach import canary, loads_the_same
 from grader.packs import Pack
 from grader.report import NOT_RUN_STATUSES
 from grader.results import Results
@@ -25,6 +27,7 @@ from grader.runner import GradeOptions, grade
 KILLED, SURVIVED, TIMED_OUT, ERROR = "killed", "survived", "timed out", "error"
 SAME_SOURCE = "equivalent (same source)"
 SAME_OUTPUTS = "equivalent (same outputs on the probes)"
+NOT_LOADED = "equivalent (not loaded)"  # the definitions-only load drops the edited code
 TIMEOUT_WORDS = ("timed out", "timeout", "time limit")
 
 
@@ -35,6 +38,7 @@ class Outcome:
     score: float | None = None
     killed_by: str = ""   # the name of the first test that lost points against the reference
     message: str = ""
+    explained: str = ""   # a survivor: why the pack's tests could not catch it (or "": a gap)
     seconds: float = 0.0
 
 
@@ -47,6 +51,7 @@ class Baseline:
     scores: dict[str, float]       # test nodeid -> points
     lost: list[str]                # tests of the reference that lost points
     seconds: float
+    graded: dict[str, Graded] = field(default_factory=dict)  # function -> its tests' points
 
     @property
     def full_marks(self) -> bool:
@@ -94,6 +99,11 @@ def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: 
                   sample_size=sample_size, seed=seed, baseline=baseline,
                   enumeration=enumeration, probes=list(probes))
     audit.outcomes = [Outcome(m, SAME_SOURCE) for m in enumeration.mutants if m.same_source]
+    unloaded = {m.id for m in chosen if loads_the_same(source, m.source, pack)}
+    audit.outcomes += [Outcome(m, NOT_LOADED, message="the grader loads definitions only, and "
+                               "this edit is in code it drops") for m in chosen
+                       if m.id in unloaded]
+    chosen = [m for m in chosen if m.id not in unloaded]
     with tempfile.TemporaryDirectory(prefix="grader-audit-") as tmp, \
             cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_grade_mutant, m, pack, options, baseline, Path(tmp),
@@ -111,9 +121,18 @@ def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: 
 
 def _baseline(results: Results, seconds: float) -> Baseline:
     ran = [t for t in results.tests if t.status not in NOT_RUN_STATUSES]
+    graded: dict[str, Graded] = {}
+    for t in results.tests:
+        entry = graded.setdefault(t.tags[0] if t.tags else "", Graded())
+        if t.status in NOT_RUN_STATUSES:
+            entry.left_out += t.max_score
+            entry.left_out_tests.append(t.name)
+        else:
+            entry.ran += t.max_score
     return Baseline(score=results.score, runnable_max=sum(t.max_score for t in ran),
                     scores={_key(t): t.score for t in results.tests},
-                    lost=[t.name for t in ran if t.score < t.max_score], seconds=seconds)
+                    lost=[t.name for t in ran if t.score < t.max_score], seconds=seconds,
+                    graded=graded)
 
 
 def _key(test: object) -> str:
@@ -141,14 +160,41 @@ def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: B
     outcome = classify(mutant, results, baseline)
     probes, expected = probing
     if outcome.status == SURVIVED and probes:
-        difference = first_difference(expected, run_probes(path, pack, probes))
-        if difference is None:
+        try:
+            why = _why_not_equivalent(mutant, pack, probes, expected, path)
+        except Exception as exc:  # noqa: BLE001 - a probe run that breaks leaves a survivor
+            why = f"the probes could not run ({type(exc).__name__}: {exc})"
+        if why is None:
             outcome.status = SAME_OUTPUTS
         else:
-            outcome.message = "; ".join(filter(None, [outcome.message,
-                                                      f"differs on {difference}"]))
+            outcome.message = "; ".join(filter(None, [outcome.message, why]))
+    if outcome.status == SURVIVED:
+        outcome.explained = explain(edited_names(mutant.function, mutant.source, mutant.line),
+                                    baseline.graded)
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+def _why_not_equivalent(mutant: Mutant, pack: Pack, probes: dict[str, Probe],
+                        expected: dict, path: Path) -> str | None:
+    """None when the mutant gives the reference's outputs on probes that are shown (by a
+    canary) to run the edited function; otherwise what tells it apart or why it cannot be
+    told."""
+    difference = first_difference(expected, run_probes(path, pack, probes))
+    if difference is not None:
+        return f"differs on {difference}"
+    alarmed = canary(mutant.source, mutant.line)
+    if alarmed is None:
+        return ("same outputs on the probes, but the edit is module-level code they cannot be "
+                "shown to use")
+    path.write_text(alarmed, encoding="utf-8")
+    try:
+        reached = first_difference(expected, run_probes(path, pack, probes)) is not None
+    finally:
+        path.write_text(mutant.source, encoding="utf-8")
+    if not reached:
+        return f"same outputs on the probes, but no probe runs `{mutant.function}`"
+    return None
 
 
 def classify(mutant: Mutant, results: Results, baseline: Baseline) -> Outcome:

@@ -8,12 +8,15 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from grader import results as graded
 from grader.audit import operators as ops
+from grader.audit.explain import Graded, edited_names, explain
 from grader.audit.mutants import Mutant, enumerate_mutants, sample
 from grader.audit.probes import ProbeFileError, first_difference, load_probes, run_probes
+from grader.audit.reach import canary, loads_the_same
 from grader.audit.report import render_markdown, write_report
 from grader.audit.run import (
     SAME_OUTPUTS,
@@ -149,6 +152,8 @@ def test_an_audit_of_the_mini_pack_kills_mutants_and_reports_them(mini_audit, tm
     assert all(o.killed_by for o in graded if o.status == "killed")
     md, js = write_report(audit, tmp_path)
     text = md.read_text()
+    page = (tmp_path / "audit.html").read_text()
+    assert "<table>" in page and "Kill rate:" in page and "<script" not in page
     assert "Kill rate:" in text and "| constant |" in text
     data = json.loads(js.read_text())
     assert len(data["mutants"]) == len(audit.enumeration.mutants)
@@ -203,10 +208,11 @@ def _with_probes(root: Path, probes: str = PROBES) -> None:
         toml.write('\n[audit]\nprobes = "probes.py"\n')
 
 
-def _hand_made(source: str, edit: tuple[str, str]) -> Mutant:
+def _hand_made(source: str, edit: tuple[str, str], function: str = "double") -> Mutant:
     assert edit[0] in source
-    return Mutant(id="hand-000", operator="hand", line=5, function="double", note="by hand",
-                  source=source.replace(*edit), diff="")
+    line = source[:source.index(edit[0])].count("\n") + 1
+    return Mutant(id="hand-000", operator="hand", line=line, function=function,
+                  note="by hand", source=source.replace(*edit), diff="")
 
 
 def test_a_survivor_with_the_references_outputs_on_the_probes_is_equivalent(tmp_path):
@@ -230,8 +236,32 @@ def test_a_survivor_with_the_references_outputs_on_the_probes_is_equivalent(tmp_
                              pack, options, baseline, tmp_path / "same", (probes, expected))
         bug = _grade_mutant(_hand_made(source, ("2 * np.asarray(x)", "3 * np.asarray(x)")),
                             pack, options, baseline, tmp_path / "bug", (probes, expected))
-    assert same.status == SAME_OUTPUTS
+        unreached = _grade_mutant(
+            _hand_made(source, ('return "plotted"', 'return "plot"'), "plot_something"),
+            pack, options, baseline, tmp_path / "unreached", (probes, expected))
+    assert same.status == SAME_OUTPUTS, same.message
     assert bug.status == SURVIVED and "differs on probe_double" in bug.message
+    assert unreached.status == SURVIVED
+    assert "no probe runs `plot_something`" in unreached.message
+
+
+def test_an_edit_in_code_the_definitions_load_drops_is_not_loaded():
+    pack = load_pack("ift6135_a1")
+    source = "import numpy as np\n\ndef f(x):\n    return 2 * x\n\nprint(f(3))\nY = 4\n"
+    assert loads_the_same(source, source.replace("print(f(3))", "print(f(4))"), pack)
+    assert not loads_the_same(source, source.replace("2 * x", "3 * x"), pack)
+    assert not loads_the_same(source, source.replace("Y = 4", "Y = 5"), pack)
+
+
+def test_the_canary_raises_first_in_the_innermost_function_around_the_edit():
+    source = 'class A:\n    def f(self):\n        """doc"""\n        return 1\n\nX = 2\n'
+    alarmed = canary(source, 4)
+    assert alarmed is not None and alarmed.index("raise RuntimeError") < alarmed.index("doc")
+    namespace: dict = {}
+    exec(compile(alarmed, "m.py", "exec"), namespace)
+    with pytest.raises(RuntimeError, match="probes reach"):
+        namespace["A"]().f()
+    assert canary(source, 6) is None
 
 
 @pytest.mark.parametrize("a, b, where", [
@@ -242,6 +272,9 @@ def test_a_survivor_with_the_references_outputs_on_the_probes_is_equivalent(tmp_
     ({"p": ("raised", "ValueError")}, {"p": 3.0}, "p"),
     ({"p": "relu"}, {"p": "tanh"}, "p"),
     ({"p": {"a": 1}}, {"p": {"b": 1}}, "p: different keys"),
+    ({"p": np.arange(3.0)}, {"p": None}, "p"),
+    ({"p": np.array(["a", "b"])}, {"p": np.array(["a", "b"])}, None),
+    ({"p": np.arange(3.0)}, {"p": "x"}, "p"),
 ])
 def test_outputs_are_the_same_up_to_round_off_only(a, b, where):
     found = first_difference({k: _as_probe_output(v) for k, v in a.items()},
@@ -271,3 +304,16 @@ def test_a_probe_file_that_is_missing_or_empty_is_named(tmp_path):
             toml.write('depth = 3\n')
         with pytest.raises(ValueError, match=r"\[audit\] takes only"):
             load_pack("mini")
+
+
+def test_a_survivor_is_explained_only_by_what_the_pack_states():
+    graded = {"train_loop": Graded(ran=5, left_out=5, left_out_tests=["reaches 97 %"]),
+              "accuracy": Graded(ran=0), "BASELINE": Graded(ran=1), "loss (Problem 2)":
+              Graded(ran=0.5)}
+    source = "BASELINE = {'lr': 0.1}\nX = 1\n"
+    assert "reaches 97 %" in explain(edited_names("NN.train_loop", source, 0), graded)
+    assert "0 points only" in explain({"accuracy"}, graded)
+    assert "no test of the pack grades `data_stream`" in explain({"data_stream"}, graded)
+    assert explain(edited_names("<module>", source, 1), graded) == ""  # a gap
+    assert "`X`" in explain(edited_names("<module>", source, 2), graded)
+    assert explain({"loss"}, graded) == ""

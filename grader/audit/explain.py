@@ -1,0 +1,51 @@
+"""Why a mutant survived, where the pack itself says so: no test grades the edited function,
+only tests worth 0 points do, or the tests that would judge it further were left out (by
+--fast: the slow and GPU ones). A survivor none of these explain is a gap in the pack's tests.
+
+The edited function is matched to the ``function`` each graded test names (``NN.train_loop``
+to "train_loop", ``loss`` to "loss (Problem 2)"); module-level code to the names it binds
+(``BASELINE = {...}`` to "BASELINE").
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Graded:
+    """The points the reference's run gave a function's tests: those that ran and those
+    left out (deferred or skipped), with the left-out tests' names."""
+
+    ran: float = 0.0
+    left_out: float = 0.0
+    left_out_tests: list[str] = field(default_factory=list)
+
+
+def edited_names(function: str, source: str, line: int) -> set[str]:
+    """The names a test could grade the edit under."""
+    if function != "<module>":
+        return {function, function.rsplit(".", 1)[-1]}
+    for statement in ast.parse(source).body:
+        if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+            return {node.id for node in ast.walk(statement)
+                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
+    return set()
+
+
+def explain(names: set[str], graded: dict[str, Graded]) -> str:
+    """Why an edit to ``names`` can survive the tests that ran, or "" (a gap)."""
+    found = [g for tag, g in graded.items()
+             if any(tag == n or tag.startswith(n + " ") for n in names)]
+    shown = ", ".join(f"`{n}`" for n in sorted(names)) or "this code"
+    if not found:
+        return f"no test of the pack grades {shown}"
+    if sum(g.left_out for g in found) > 0:
+        tests = [t for g in found for t in g.left_out_tests]
+        return (f"the tests that ran pass it; {shown} is judged further by tests that were "
+                "left out (" + "; ".join(tests[:3]) + ("; ..." if len(tests) > 3 else "")
+                + ")")
+    if sum(g.ran for g in found) == 0:
+        return f"{shown} is graded by tests worth 0 points only"
+    return ""
