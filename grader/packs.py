@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.worker.limits import Limits
+from grader.sandboxed.limits import Limits
 
 
 class PackNotFound(LookupError):
@@ -120,11 +120,11 @@ def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
     - ``call_modules``: modules whose functions a kept top-level assignment may call
       (``init_fun, predict = stax.serial(...)``), beyond the engine's pure-module list;
     - ``import_aliases``: old module paths served by current modules (see
-      ``grader.worker.aliases``);
+      ``grader.sandboxed.aliases``);
     - ``sections``: where each part of a multi-problem notebook starts (see
       ``grader.submission.sections``);
     - ``preload``: engine modules the worker imports before the hand-in (e.g.
-      ``grader.worker.keras_compat``, which accepts Keras 2 spellings);
+      ``grader.sandboxed.keras_compat``, which accepts Keras 2 spellings);
     - ``notebook``: problems a course notebook may hand in as top-level models under
       their headings (see ``grader.submission.notebook_problems``).
     """

@@ -13,7 +13,7 @@ from typing import Any
 
 from grader.feedback import code, plain
 from grader.mismatch import framework_note, other_assignment_note
-from grader.worker import wire
+from grader.sandboxed import wire
 from grader.worker.client import Worker
 from grader.worker.errors import Callable_, MissingAttribute
 from grader.worker.remote import RemoteCallable, RemoteObject

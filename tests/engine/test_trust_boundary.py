@@ -18,7 +18,7 @@ from pathlib import Path
 
 import grader
 from grader.packs import available_packs, load_pack
-from grader.worker.server import ENGINE_CALLS
+from grader.sandboxed.server import ENGINE_CALLS
 
 ROOT = Path(grader.__file__).resolve().parent.parent
 TRUSTED = ("grader.models.rebuild", "grader.models.constraints", "grader.models.stax",
@@ -31,7 +31,7 @@ TRUSTED = ("grader.models.rebuild", "grader.models.constraints", "grader.models.
 
 def _entry_points() -> set[str]:
     """The worker's server, every module a pack preloads and every engine call's module."""
-    modules = {"grader.worker.server"}
+    modules = {"grader.sandboxed.server"}
     for name in available_packs():
         modules.update(load_pack(name).load_options.get("preload", []))
     modules.update(module for module, _ in ENGINE_CALLS.values())
@@ -127,7 +127,7 @@ def test_a_started_worker_has_imported_no_trusted_module():
                          timeout=180, cwd=ROOT, env=env)
     assert run.returncode == 0, run.stderr[-2000:]
     loaded = json.loads(run.stdout.strip().splitlines()[-1])
-    assert "grader.worker.server" in loaded
+    assert "grader.sandboxed.server" in loaded
     assert not [m for m in loaded if _is_trusted(m)], loaded
 
 

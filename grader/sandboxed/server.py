@@ -41,15 +41,8 @@ import numpy as np
 
 import grader.submission.calls  # noqa: F401 - bound as an engine module before any hand-in
 from grader.feedback import DescribeError
-from grader.submission import describe_skipped, prepare, read_source
-from grader.submission.notebook_problems import (
-    NotebookRules,
-    derive_problems,
-    parse_notebook_rules,
-)
-from grader.submission.sections import parse_rules, split_sections
-from grader.worker import aliases, wire
-from grader.worker.limits import (
+from grader.sandboxed import aliases, wire
+from grader.sandboxed.limits import (
     DEV_WRITABLE,
     Limits,
     apply_nproc,
@@ -57,8 +50,15 @@ from grader.worker.limits import (
     landlock_restrict,
     system_read_paths,
 )
-from grader.worker.lockdown import drop_user, seccomp_restrict, set_parent_death_signal
-from grader.worker.probes import linear_form
+from grader.sandboxed.lockdown import drop_user, seccomp_restrict, set_parent_death_signal
+from grader.sandboxed.probes import linear_form
+from grader.submission import describe_skipped, prepare, read_source
+from grader.submission.notebook_problems import (
+    NotebookRules,
+    derive_problems,
+    parse_notebook_rules,
+)
+from grader.submission.sections import parse_rules, split_sections
 
 MAX_SPY_RECORDS = 10_000
 
