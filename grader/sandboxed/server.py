@@ -65,14 +65,14 @@ MAX_SPY_RECORDS = 10_000
 # Engine functions the trusted side may ask the worker to apply to student objects (never
 # student code by name): they turn objects into data, e.g. an nn.Sequential into a layer list.
 ENGINE_CALLS = {
-    "describe_model": ("grader.models.describe", "describe_model"),
-    "probe_model": ("grader.models.describe", "probe_model"),
-    "model_framework": ("grader.models.describe", "model_framework"),
+    "describe_model": ("grader.sandboxed.models.describe", "describe_model"),
+    "probe_model": ("grader.sandboxed.models.describe", "probe_model"),
+    "model_framework": ("grader.sandboxed.models.describe", "model_framework"),
     "describe_signature": ("grader.submission.calls", "describe_signature"),
     "top_level_calls": ("grader.submission.calls", "top_level_calls"),
-    "describe_stax": ("grader.models.stax_describe", "describe_stax"),
-    "describe_jax_optimizer": ("grader.models.stax_describe", "describe_jax_optimizer"),
-    "describe_keras": ("grader.models.keras_describe", "describe_keras"),
+    "describe_stax": ("grader.sandboxed.models.stax_describe", "describe_stax"),
+    "describe_jax_optimizer": ("grader.sandboxed.models.stax_describe", "describe_jax_optimizer"),
+    "describe_keras": ("grader.sandboxed.models.keras_describe", "describe_keras"),
 }
 
 
@@ -327,8 +327,8 @@ class Server:
 
     def _bind_engine(self) -> None:
         """Take the engine functions of every module imported so far, before student code
-        runs: replacing ``grader.models.describe.describe_model`` from the hand-in (to have
-        strings described as models) then changes nothing the grader calls. A pack preloads
+        runs: replacing ``grader.sandboxed.models.describe.describe_model`` from the hand-in
+        (to have strings described as models) then changes nothing the grader calls. A pack preloads
         the modules it uses (``[pack] preload``) so that they are bound here."""
         for name, (module, attr) in ENGINE_CALLS.items():
             if module in sys.modules:

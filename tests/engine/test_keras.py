@@ -21,7 +21,6 @@ if keras.backend.backend() != "torch":  # pragma: no cover - another backend was
 from keras import layers as L  # noqa: E402
 from keras import regularizers as R  # noqa: E402
 
-from grader.models.keras_describe import DescribeError, describe_keras  # noqa: E402
 from grader.models.keras_rebuild import (  # noqa: E402
     KerasSpecError,
     check_keras_spec,
@@ -29,6 +28,7 @@ from grader.models.keras_rebuild import (  # noqa: E402
     rebuild_keras,
 )
 from grader.sandboxed import aliases  # noqa: E402
+from grader.sandboxed.models.keras_describe import DescribeError, describe_keras  # noqa: E402
 from grader.train.keras_compile import CompileError, parse_compile  # noqa: E402
 
 RNG = np.random.default_rng(0)

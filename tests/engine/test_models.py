@@ -24,11 +24,11 @@ from grader.models.constraints import (
     count_parameters,
     hidden_units,
 )
-from grader.models.describe import DescribeError, describe_model
-from grader.models.layers import WHITELIST, Arg
 from grader.models.rebuild import ModelSpecError, format_layer, rebuild, validate_spec
 from grader.sandboxed import wire
 from grader.sandboxed.limits import Limits
+from grader.sandboxed.models.describe import DescribeError, describe_model
+from grader.sandboxed.models.layers import WHITELIST, Arg
 from grader.worker.client import SubmissionError, Worker
 from grader.worker.proxy import Student
 
