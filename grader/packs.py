@@ -122,14 +122,14 @@ def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
     - ``import_aliases``: old module paths served by current modules (see
       ``grader.sandboxed.aliases``);
     - ``sections``: where each part of a multi-problem notebook starts (see
-      ``grader.submission.sections``);
+      ``grader.sandboxed.submission.sections``);
     - ``preload``: engine modules the worker imports before the hand-in (e.g.
       ``grader.sandboxed.keras_compat``, which accepts Keras 2 spellings);
     - ``notebook``: problems a course notebook may hand in as top-level models under
-      their headings (see ``grader.submission.notebook_problems``).
+      their headings (see ``grader.sandboxed.submission.notebook_problems``).
     """
-    from grader.submission.notebook_problems import parse_notebook_rules
-    from grader.submission.sections import parse_rules
+    from grader.sandboxed.submission.notebook_problems import parse_notebook_rules
+    from grader.sandboxed.submission.sections import parse_rules
 
     options = {key: meta[key] for key in _LOAD_KEYS if key in meta}
     modules = options.get("call_modules", [])

@@ -24,7 +24,7 @@ from grader.results import validate
 from grader.runner import GradeOptions
 from grader.sandboxed.limits import Limits
 from grader.sandboxed.server import MissingModule, Server
-from grader.submission import read_source
+from grader.sandboxed.submission import read_source
 from grader.worker.client import Worker
 
 PACKROOT = Path(__file__).parent / "packroot"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from grader.sandboxed.limits import Limits
-from grader.submission.sections import SectionRule, parse_rules, split_sections
+from grader.sandboxed.submission.sections import SectionRule, parse_rules, split_sections
 from grader.worker.client import SubmissionError, Worker
 from grader.worker.proxy import Student
 

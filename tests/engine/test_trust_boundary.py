@@ -96,7 +96,7 @@ def test_the_worker_imports_no_trusted_code_at_any_depth():
     reached = _closure(_entry_points())
     crossing = {m: by for m, by in reached.items() if _is_trusted(m)}
     assert not crossing, f"the worker reaches trusted code (module <- imported by): {crossing}"
-    assert "grader.submission.definitions" in reached  # the closure is really followed
+    assert "grader.sandboxed.submission.definitions" in reached  # the closure is really followed
 
 
 def test_the_closure_would_see_a_crossing(tmp_path):
@@ -104,7 +104,7 @@ def test_the_closure_would_see_a_crossing(tmp_path):
     (as a lazy import would), is caught."""
     (tmp_path / "probe").mkdir()
     (tmp_path / "probe" / "__init__.py").write_text(
-        "def later():\n    from grader.submission import prepare\n"
+        "def later():\n    from grader.sandboxed.submission import prepare\n"
         "    from grader.models.rebuild import rebuild\n", encoding="utf-8")
     reached = _closure({"probe"}, (tmp_path, ROOT))
     assert reached["grader.models.rebuild"] == "probe" and _is_trusted("grader.models.rebuild")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.feedback import DescribeError
-from grader.submission.source import read_source
+from grader.sandboxed.submission.source import read_source
 
 __all__ = ["describe_signature", "top_level_calls"]
 
