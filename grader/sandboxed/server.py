@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 import grader.sandboxed.submission.calls  # noqa: F401 - bound as an engine module before any hand-in
-from grader.feedback import DescribeError
 from grader.sandboxed import aliases, wire
+from grader.sandboxed.errors import DescribeError
 from grader.sandboxed.limits import (
     DEV_WRITABLE,
     Limits,

@@ -17,7 +17,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from grader.feedback import DescribeError
+from grader.sandboxed.errors import DescribeError
 from grader.sandboxed.submission.source import read_source
 
 __all__ = ["describe_signature", "top_level_calls"]
