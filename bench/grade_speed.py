@@ -24,7 +24,7 @@ import numpy as np
 
 from grader.packs import load_pack
 from grader.runner import GradeOptions, grade
-from grader.worker import wire
+from grader.sandboxed import wire
 
 ROOT = Path(__file__).resolve().parents[1]
 SUBMISSIONS = ROOT / "tests" / "engine" / "submissions" / "ift6135_a1"

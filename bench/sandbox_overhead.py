@@ -24,8 +24,8 @@ from pathlib import Path
 
 from grader.packs import load_pack
 from grader.runner import GradeOptions, grade
+from grader.sandboxed.limits import Limits
 from grader.worker.client import Worker
-from grader.worker.limits import Limits
 from grader.worker.sandbox import probe_bwrap
 
 MODES = ("none", "fallback", "auto")

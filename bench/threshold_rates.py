@@ -17,9 +17,9 @@ import statistics
 import time
 from pathlib import Path
 
-from grader.models.describe import describe_model
 from grader.models.rebuild import rebuild
 from grader.packs import load_pack
+from grader.sandboxed.models.describe import describe_model
 from grader.train import load_mnist_tensors, parse_settings, train_and_evaluate
 
 

@@ -18,16 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from grader.batch.mps import mps_state
+from grader.sandboxed.limits import Limits, landlock_abi
+from grader.sandboxed.lockdown import libseccomp_path
 from grader.worker import sandbox as sandboxing
-from grader.worker.limits import Limits, landlock_abi
-from grader.worker.lockdown import libseccomp_path
 from grader.worker.memory import enforcement
 
 _GRADER_PARENT = str(Path(__file__).resolve().parents[1])
 _CLONE_NEWUSER, _CLONE_NEWPID = 0x10000000, 0x20000000
 _SECCOMP_PROBE = (
     "import socket, sys; sys.path.insert(0, sys.argv[1])\n"
-    "from grader.worker.lockdown import seccomp_restrict\n"
+    "from grader.sandboxed.lockdown import seccomp_restrict\n"
     "seccomp_restrict()\n"
     "try:\n    socket.socket(socket.AF_INET)\nexcept PermissionError:\n    print('refused')\n"
     "else:\n    print('allowed')\n"

@@ -1,7 +1,9 @@
 """Student-facing failure messages.
 
 Grading tests raise :class:`GradingFailure` with a Markdown message; the reporter shows that
-message verbatim on Gradescope, so it must explain the problem on its own.
+message verbatim on Gradescope, so it must explain the problem on its own. The two errors the
+worker raises too, :class:`MarkdownError` and :class:`DescribeError`, are defined on its side
+(:mod:`grader.sandboxed.errors`) and named here as well.
 """
 
 from __future__ import annotations
@@ -12,27 +14,10 @@ from typing import Any, NoReturn
 
 import numpy as np
 
+from grader.sandboxed.errors import DescribeError, MarkdownError
+
 __all__ = ["DescribeError", "GradingFailure", "MarkdownError", "block", "code", "describe_value",
            "expect", "fail", "format_number", "plain", "show_array"]
-
-
-class MarkdownError(Exception):
-    """An error whose message (Markdown) is meant for the student, shown as it is."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-    def __str__(self) -> str:
-        return self.message
-
-
-class DescribeError(MarkdownError):
-    """The engine, in the worker, refuses to describe a student's object (a model it cannot
-    rebuild faithfully, a signature it cannot read); ``message`` (Markdown) says why.
-
-    The one refusal class: the worker sends ``refused: true`` with the error, as data, and
-    the trusted side fails the test with the message instead of "your code raised"."""
 
 
 class GradingFailure(MarkdownError, AssertionError):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from grader.worker.limits import Limits
+from grader.sandboxed.limits import Limits
 
 
 class PackNotFound(LookupError):
@@ -123,6 +123,13 @@ def _string_list(value: Any, where: str, what: str = "test marks") -> list[str]:
 
 
 _LOAD_KEYS = ("call_modules", "import_aliases", "sections", "preload", "notebook")
+WORKER_PACKAGE = "grader.sandboxed"  # all the worker may import of the grader (a pack too)
+
+
+def _is_grader_outside_worker(module: str) -> bool:
+    top = module.removesuffix(".*")
+    return (top == "grader" or top.startswith("grader.")) and not (
+        top == WORKER_PACKAGE or top.startswith(WORKER_PACKAGE + "."))
 
 
 def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
@@ -132,16 +139,17 @@ def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
     - ``call_modules``: modules whose functions a kept top-level assignment may call
       (``init_fun, predict = stax.serial(...)``), beyond the engine's pure-module list;
     - ``import_aliases``: old module paths served by current modules (see
-      ``grader.worker.aliases``);
+      ``grader.sandboxed.aliases``);
     - ``sections``: where each part of a multi-problem notebook starts (see
-      ``grader.submission.sections``);
+      ``grader.sandboxed.submission.sections``);
     - ``preload``: engine modules the worker imports before the hand-in (e.g.
-      ``grader.worker.keras_compat``, which accepts Keras 2 spellings);
+      ``grader.sandboxed.keras_compat``, which accepts Keras 2 spellings): modules of the
+      worker's own package only, like any ``grader.`` module an alias serves;
     - ``notebook``: problems a course notebook may hand in as top-level models under
-      their headings (see ``grader.submission.notebook_problems``).
+      their headings (see ``grader.sandboxed.submission.notebook_problems``).
     """
-    from grader.submission.notebook_problems import parse_notebook_rules
-    from grader.submission.sections import parse_rules
+    from grader.sandboxed.submission.notebook_problems import parse_notebook_rules
+    from grader.sandboxed.submission.sections import parse_rules
 
     options = {key: meta[key] for key in _LOAD_KEYS if key in meta}
     modules = options.get("call_modules", [])
@@ -149,12 +157,17 @@ def _load_options(meta: dict[str, Any], where: Path) -> dict[str, Any]:
         raise ValueError(f"{where}: [pack] call_modules must be a list of module names")
     preload = options.get("preload", [])
     if not isinstance(preload, list) or not all(
-            isinstance(m, str) and m.startswith("grader.") for m in preload):
-        raise ValueError(f"{where}: [pack] preload must be a list of the grader's modules")
+            isinstance(m, str) and m.startswith(WORKER_PACKAGE + ".") for m in preload):
+        raise ValueError(f"{where}: [pack] preload must be a list of {WORKER_PACKAGE}'s "
+                         "modules (the worker imports nothing else of the grader's)")
     renames = options.get("import_aliases", {})
     if not isinstance(renames, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in renames.items()):
         raise ValueError(f"{where}: [pack] import_aliases must map module names to modules")
+    trusted = [v for v in renames.values() if _is_grader_outside_worker(v.split(":")[0])]
+    if trusted:
+        raise ValueError(f"{where}: [pack] import_aliases may serve the grader's modules only "
+                         f"from {WORKER_PACKAGE}, not {trusted}")
     try:
         parse_rules(options.get("sections"))
         parse_notebook_rules(options.get("notebook"))

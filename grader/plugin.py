@@ -218,7 +218,7 @@ class _SessionWorker:
 
 
 def _resolve_submission(config: pytest.Config, pack: Pack) -> tuple[Path, Path, str]:
-    from grader.submission import locate_submission
+    from grader.locate import locate_submission
 
     given = config.getoption("submission") or os.environ.get("GRADER_SUBMISSION")
     if not given:

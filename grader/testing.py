@@ -44,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     # models described by the worker, rebuilt and checked here
     **dict.fromkeys(("rebuild", "check_fidelity", "ModelSpecError", "format_layer"),
                     "grader.models.rebuild"),
-    "WHITELIST": "grader.models.layers",
+    "WHITELIST": "grader.sandboxed.models.layers",
     **dict.fromkeys(("check_allowed_layers", "check_computes", "check_hidden_layers",
                      "check_hidden_units", "check_output_shape", "check_parameters",
                      "check_required_layers", "count_parameters"),

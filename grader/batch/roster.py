@@ -36,8 +36,7 @@ class Entry:
 def open_export(path: str | Path, scratch: Path) -> Path:
     """The folder to read: ``path`` itself, or Gradescope's export zip unpacked under
     ``scratch`` (down to the folder that holds ``submission_metadata.yml``)."""
-    from grader.submission import SubmissionNotFound
-    from grader.submission.locate import extract_archive
+    from grader.locate import SubmissionNotFound, extract_archive
 
     path = Path(path)
     if not (path.is_file() and path.suffix.lower() == ".zip"):

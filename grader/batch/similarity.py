@@ -31,7 +31,8 @@ from grader.batch.fingerprints import (
 )
 from grader.feedback import plain
 from grader.files import write_atomically
-from grader.submission import locate_submission, read_source
+from grader.locate import locate_submission
+from grader.sandboxed.submission import read_source
 
 __all__ = ["SimilarPair", "SimilarityReport", "read_solutions", "similarity_report",
            "solution_text"]

@@ -19,9 +19,9 @@ import torch
 from torch import nn
 
 from grader.feedback import GradingFailure, fail
-from grader.models.describe import DescribeError, describe_model
-from grader.models.layers import format_names
 from grader.models.rebuild import format_layer
+from grader.sandboxed.models.describe import DescribeError, describe_model
+from grader.sandboxed.models.layers import format_names
 
 __all__ = [
     "MAX_ACTIVATION",

@@ -1,6 +1,6 @@
 """Validate a student's Keras model description and rebuild it in PyTorch (trusted side).
 
-The description comes from the worker (:mod:`grader.models.keras_describe`), so it is
+The description comes from the worker (:mod:`grader.sandboxed.models.keras_describe`), so it is
 untrusted data: every layer is checked against a whitelist with bounds before anything is
 allocated, and whatever the rebuild would not reproduce is refused with a message that names
 the layer and the setting. The rebuilt model takes NCHW images and computes what the Keras

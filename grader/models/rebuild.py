@@ -1,10 +1,11 @@
 """Validate a model description from the worker and rebuild it with the grader's ``torch.nn``.
 
-The description is untrusted data (:mod:`grader.models.describe` runs next to student code),
-so nothing in it is taken on faith: every entry must name a whitelisted, allowed layer type,
-every argument must be known for that type and have the right type and range (no bools where
-ints belong, no NaN, no huge sizes), and the total parameter count is bounded before anything
-is allocated. Only then are the layers built, with the real ``torch.nn`` constructors.
+The description is untrusted data (:mod:`grader.sandboxed.models.describe` runs next to
+student code), so nothing in it is taken on faith: every entry must name a whitelisted, allowed
+layer type, every argument must be known for that type and have the right type and range (no
+bools where ints belong, no NaN, no huge sizes), and the total parameter count is bounded
+before anything is allocated. Only then are the layers built, with the real ``torch.nn``
+constructors.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ import torch
 from torch import nn
 
 from grader.feedback import MarkdownError, describe_value
-from grader.models.layers import MAX_LAYERS, REQUIRED, WHITELIST, Arg, LayerType, format_names
+from grader.sandboxed.models.layers import (
+    MAX_LAYERS,
+    REQUIRED,
+    WHITELIST,
+    Arg,
+    LayerType,
+    format_names,
+)
 
 __all__ = ["MAX_PARAMETERS", "ModelSpecError", "format_layer", "rebuild", "validate_spec"]
 
@@ -279,8 +287,8 @@ def _clip(text: str, limit: int) -> str:
 def check_fidelity(model: nn.Sequential, probe: Any, images: Any, *, rtol: float = 1e-3,
                    atol: float = 1e-4) -> str:
     """Whether ``model`` (our rebuild), given the weights the student's own model reported in
-    ``probe`` (:func:`grader.models.describe.probe_model`), computes that model's outputs on
-    ``images``. Returns "" when it does, else what differs (for the student)."""
+    ``probe`` (:func:`grader.sandboxed.models.describe.probe_model`), computes that model's
+    outputs on ``images``. Returns "" when it does, else what differs (for the student)."""
     state = probe.get("state") if isinstance(probe, dict) else None
     theirs = probe.get("outputs") if isinstance(probe, dict) else None
     if not isinstance(state, dict) or theirs is None:

@@ -1,7 +1,8 @@
 """Validate a student's ``stax`` layer list and rebuild the model in PyTorch (trusted side).
 
-The list comes from the worker (:mod:`grader.models.stax_describe`), so it is untrusted data:
-every entry is checked against a whitelist with sane bounds before anything is allocated.
+The list comes from the worker (:mod:`grader.sandboxed.models.stax_describe`), so it is
+untrusted data: every entry is checked against a whitelist with sane bounds before anything is
+allocated.
 The rebuilt model takes NCHW images and computes what the stax model computes on NHWC ones:
 
 - ``Conv`` and 2-D ``GeneralConv``: any dimension numbers ``lax.conv_general_dilated`` accepts

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from grader.mismatch import LIBRARY_OF
-from grader.submission.definitions import imported_packages
+from grader.sandboxed.submission.definitions import imported_packages
 
 __all__ = ["ScaffoldError", "new_pack", "stub_source"]
 

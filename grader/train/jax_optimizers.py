@@ -6,7 +6,7 @@ than the nearest torch optimizer, which can differ (torch's RMSprop adds ``eps``
 square root, JAX's inside; JAX's momentum has no dampening and scales the velocity, not the
 gradient, by the step size). Each rule repeats JAX's float32 operations in JAX's order.
 
-The description comes from the worker (:func:`grader.models.stax_describe.
+The description comes from the worker (:func:`grader.sandboxed.models.stax_describe.
 describe_jax_optimizer`), so :func:`optimizer_factory` validates it first.
 
 The step size of step ``i`` is read from a device tensor of per-step values, indexed by a

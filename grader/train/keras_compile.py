@@ -1,8 +1,8 @@
 """What a Keras model's ``compile`` asked for, as the training loop's loss and optimizer.
 
-``compile``'s arguments come from the worker (:mod:`grader.models.keras_describe`), so they
-are untrusted data: the loss and the optimizer must be ones the grader reproduces, and every
-hyperparameter is checked. Keras semantics kept:
+``compile``'s arguments come from the worker (:mod:`grader.sandboxed.models.keras_describe`),
+so they are untrusted data: the loss and the optimizer must be ones the grader reproduces, and
+every hyperparameter is checked. Keras semantics kept:
 
 - ``categorical_crossentropy`` (and ``sparse_...``, the same loss on integer labels) with
   ``from_logits=False`` on a softmax output is trained as cross-entropy on the logits (the same

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from grader.feedback import block, code, plain, shorten_paths
-from grader.worker import replies, wire
+from grader.sandboxed import wire
+from grader.sandboxed.limits import Limits, MiB
+from grader.worker import replies
 from grader.worker import sandbox as sandboxing
 from grader.worker.errors import (  # raised here; importable from here as before
     Callable_,
@@ -35,14 +37,13 @@ from grader.worker.errors import (  # raised here; importable from here as befor
     WorkerCrashed,
     WorkerTimeout,
 )
-from grader.worker.limits import Limits, MiB
 from grader.worker.memory import MemoryGuard
 from grader.worker.remote import RemoteObject
 from grader.worker.sandbox import Sandbox, SandboxError
 
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from grader.worker.server import main; sys.path.pop(0); main(sys.argv[2:])"
+    "from grader.sandboxed.server import main; sys.path.pop(0); main(sys.argv[2:])"
 )
 _GRADER_DIR = Path(__file__).resolve().parents[1]
 CHECKED_REPLIES = frozenset({"load", "output"})  # replies the grader's own code reads

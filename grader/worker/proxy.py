@@ -13,7 +13,7 @@ from typing import Any
 
 from grader.feedback import code, plain
 from grader.mismatch import framework_note, other_assignment_note
-from grader.worker import wire
+from grader.sandboxed import wire
 from grader.worker.client import Worker
 from grader.worker.errors import Callable_, MissingAttribute
 from grader.worker.remote import RemoteCallable, RemoteObject
@@ -70,7 +70,7 @@ class Student:
 
     def section(self, name: str) -> RemoteObject:
         """One section's namespace (a pack that cuts the file in sections, see
-        ``grader.submission.sections``): its functions see that section's globals."""
+        ``grader.sandboxed.submission.sections``): its functions see that section's globals."""
         handle = self._worker.request("section", name=name, doing=f"opening section {name}")
         if not isinstance(handle, RemoteObject):
             raise TypeError(f"section {name!r} came back as {type(handle).__name__}")

@@ -9,7 +9,7 @@ import contextlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from grader.worker import wire
+from grader.sandboxed import wire
 from grader.worker.errors import Callable_, SubmissionError
 
 __all__ = ["RemoteCallable", "RemoteObject"]
@@ -94,7 +94,7 @@ class RemoteObject:
         """Within the block, ``name`` on this object (a function the judged one
         differentiates, e.g. a section's ``loss``) is a linear form of its first argument with
         the given coefficients, whose gradient is exactly them (see
-        :mod:`grader.worker.probes`)."""
+        :mod:`grader.sandboxed.probes`)."""
         worker: Any = self._worker
         target = self._handle.id
         worker.request("stand_in", coefficients, target=target, names=[name], probe="linear",

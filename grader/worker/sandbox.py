@@ -16,7 +16,7 @@ On both paths a grader running as root gives each worker a uid of its own from
 61000-61999, leased with a lock file, so that ``RLIMIT_NPROC`` caps that worker's processes
 (the kernel exempts root from it, and bubblewrap's ``--uid`` would still be root outside) and
 :meth:`Sandbox.kill_all` can kill every process of that uid, however it detached. The worker
-switches to it itself (:mod:`grader.worker.lockdown`), before any student code.
+switches to it itself (:mod:`grader.sandboxed.lockdown`), before any student code.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.worker.limits import ETC_FILES, python_paths
+from grader.sandboxed.limits import ETC_FILES, python_paths
 
 ENV = "GRADER_SANDBOX"
 MODES = ("auto", "bwrap", "fallback", "none")

@@ -2,7 +2,7 @@
 ``w - learning_rate * dw`` and ``b - learning_rate * db``, with Problem 1's `learning_rate`.
 
 The update rule is judged on its own: while it runs, the section's `loss` is replaced by a
-linear form of the parameters whose gradient the grader chose (``grader.worker.probes``), so a
+linear form of the parameters whose gradient the grader chose (``grader.sandboxed.probes``), so a
 right rule moves every parameter by exactly ``-learning_rate`` times those coefficients,
 whatever the student's own `loss` and `predict` do (their bugs are charged to their tests).
 An update that differentiates a loss of its own instead is judged against the gradient of

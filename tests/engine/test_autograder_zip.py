@@ -389,7 +389,7 @@ class TreeMemory:
         except OSError:
             return "?"
         joined = b" ".join(argv).decode(errors="replace")
-        for marker, role in (("grader.worker.server", "worker"),
+        for marker, role in (("grader.sandboxed.server", "worker"),
                              ("-m pytest", "pytest"),
                              ("gradescope", "grader gradescope"),
                              ("run_autograder", "bash")):

@@ -22,10 +22,10 @@ from grader.cli import main
 from grader.packs import load_pack
 from grader.results import validate
 from grader.runner import GradeOptions
-from grader.submission import read_source
+from grader.sandboxed.limits import Limits
+from grader.sandboxed.server import MissingModule, Server
+from grader.sandboxed.submission import read_source
 from grader.worker.client import Worker
-from grader.worker.limits import Limits
-from grader.worker.server import MissingModule, Server
 
 PACKROOT = Path(__file__).parent / "packroot"
 REFERENCE = (PACKROOT / "reference" / "mini" / "solution.py").read_text()

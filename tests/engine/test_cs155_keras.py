@@ -13,9 +13,9 @@ keras = pytest.importorskip("keras")
 from grader.feedback import GradingFailure  # noqa: E402
 from grader.models.constraints import count_parameters, hidden_units  # noqa: E402
 from grader.models.keras_as_torch import as_torch  # noqa: E402
-from grader.models.keras_describe import describe_keras  # noqa: E402
 from grader.models.keras_rebuild import check_keras_spec, rebuild_keras  # noqa: E402
 from grader.packs import load_pack  # noqa: E402
+from grader.sandboxed.models.keras_describe import describe_keras  # noqa: E402
 from grader.worker.client import Worker  # noqa: E402
 from grader.worker.proxy import Student  # noqa: E402
 

@@ -25,7 +25,7 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 optimizers = pytest.importorskip("jax.example_libraries.optimizers")
 
-from grader.models.stax_describe import (  # noqa: E402
+from grader.sandboxed.models.stax_describe import (  # noqa: E402
     MAX_SCHEDULE_STEPS,
     DescribeError,
     describe_jax_optimizer,

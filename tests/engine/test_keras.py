@@ -21,15 +21,15 @@ if keras.backend.backend() != "torch":  # pragma: no cover - another backend was
 from keras import layers as L  # noqa: E402
 from keras import regularizers as R  # noqa: E402
 
-from grader.models.keras_describe import DescribeError, describe_keras  # noqa: E402
 from grader.models.keras_rebuild import (  # noqa: E402
     KerasSpecError,
     check_keras_spec,
     load_keras_weights,
     rebuild_keras,
 )
+from grader.sandboxed import aliases  # noqa: E402
+from grader.sandboxed.models.keras_describe import DescribeError, describe_keras  # noqa: E402
 from grader.train.keras_compile import CompileError, parse_compile  # noqa: E402
-from grader.worker import aliases  # noqa: E402
 
 RNG = np.random.default_rng(0)
 PROBE = RNG.random((6, 28, 28), dtype=np.float32)
@@ -290,7 +290,7 @@ def test_an_uncompiled_model_is_named():
 # --- the TensorFlow shim ---------------------------------------------------------------------
 @pytest.fixture
 def tensorflow_aliases():
-    finder = aliases.install({"tensorflow": "grader.worker.tensorflow_shim",
+    finder = aliases.install({"tensorflow": "grader.sandboxed.tensorflow_shim",
                               "tensorflow.keras.*": "keras.*",
                               "keras.layers.core": "keras.layers"})
     try:
@@ -322,7 +322,7 @@ def test_tensorflow_only_apis_say_so(tensorflow_aliases):
 
 
 def test_keras2_learning_rate_spelling_is_accepted():
-    import grader.worker.keras_compat  # noqa: F401 - the pack preloads it in the worker
+    import grader.sandboxed.keras_compat  # noqa: F401 - the pack preloads it in the worker
 
     assert float(keras.optimizers.SGD(lr=0.25).learning_rate) == pytest.approx(0.25)
     assert float(keras.optimizers.Adam(lr=0.002).learning_rate) == pytest.approx(0.002)

@@ -15,8 +15,8 @@ keras = pytest.importorskip("keras")
 from keras import layers as L  # noqa: E402
 from keras import regularizers as R  # noqa: E402
 
-from grader.models.keras_describe import describe_keras  # noqa: E402
 from grader.models.keras_rebuild import check_keras_spec, rebuild_keras  # noqa: E402
+from grader.sandboxed.models.keras_describe import describe_keras  # noqa: E402
 from grader.train import TrainSettings, train_and_evaluate  # noqa: E402
 from grader.train.keras_compile import parse_compile  # noqa: E402
 from tests.keras_a7.common import StudentModel  # noqa: E402

@@ -14,8 +14,8 @@ import pytest
 
 from grader.mismatch import framework_note, other_assignment_note
 from grader.packs import load_pack
-from grader.submission import read_source
-from grader.submission.definitions import imported_packages, prepare
+from grader.sandboxed.submission import read_source
+from grader.sandboxed.submission.definitions import imported_packages, prepare
 
 
 @pytest.mark.parametrize(("imports", "expected", "says"), [
@@ -69,7 +69,7 @@ def test_imports_are_read_from_all_code_run_or_not():
 
 
 def read_source_text(text: str):
-    from grader.submission.source import Source
+    from grader.sandboxed.submission.source import Source
     return Source(text, "solution.py")
 
 

@@ -24,12 +24,12 @@ from grader.models.constraints import (
     count_parameters,
     hidden_units,
 )
-from grader.models.describe import DescribeError, describe_model
-from grader.models.layers import WHITELIST, Arg
 from grader.models.rebuild import ModelSpecError, format_layer, rebuild, validate_spec
-from grader.worker import wire
+from grader.sandboxed import wire
+from grader.sandboxed.limits import Limits
+from grader.sandboxed.models.describe import DescribeError, describe_model
+from grader.sandboxed.models.layers import WHITELIST, Arg
 from grader.worker.client import SubmissionError, Worker
-from grader.worker.limits import Limits
 from grader.worker.proxy import Student
 
 MLP_LAYERS = ["Flatten", "Linear", "ReLU", "Softmax", "Dropout"]  # problems 2C-2E

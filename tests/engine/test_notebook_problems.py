@@ -7,13 +7,13 @@ import ast
 
 import pytest
 
-from grader.submission.definitions import prepare
-from grader.submission.notebook_problems import (
+from grader.sandboxed.submission.definitions import prepare
+from grader.sandboxed.submission.notebook_problems import (
     derive_problems,
     find_problem_headings,
     parse_notebook_rules,
 )
-from grader.submission.source import Source
+from grader.sandboxed.submission.source import Source
 
 RULES = parse_notebook_rules({
     "model_calls": ["torch.nn.Sequential", "keras.models.Sequential",
@@ -164,7 +164,7 @@ def test_a_model_grown_in_a_loop_keeps_the_loop_and_not_its_variable():
 
 def test_keras_default_rates_are_the_trusted_sides():
     """The worker-side copy of Keras' default rates agrees with the one training uses."""
-    from grader.submission.notebook_problems import _KERAS_DEFAULT_LR
+    from grader.sandboxed.submission.notebook_problems import _KERAS_DEFAULT_LR
     from grader.train.keras_compile import OPTIMIZERS
 
     for name, rate in _KERAS_DEFAULT_LR.items():

@@ -17,10 +17,10 @@ import pytest
 
 from grader import cli, doctor
 from grader.packs import load_pack
+from grader.sandboxed.limits import Limits, landlock_abi
+from grader.sandboxed.lockdown import libseccomp_path
 from grader.worker import sandbox as sandboxing
 from grader.worker.client import SubmissionError, Worker, WorkerCrashed
-from grader.worker.limits import Limits, landlock_abi
-from grader.worker.lockdown import libseccomp_path
 from grader.worker.proxy import Student
 from grader.worker.sandbox import SandboxError, probe_bwrap, processes_of
 
@@ -418,7 +418,7 @@ def test_seccomp_filter_in_a_plain_child():
     if libseccomp_path() is None:
         pytest.skip("libseccomp.so.2 is not installed")
     code = ("import socket, sys; sys.path.insert(0, sys.argv[1]); "
-            "from grader.worker.lockdown import seccomp_restrict; seccomp_restrict()\n"
+            "from grader.sandboxed.lockdown import seccomp_restrict; seccomp_restrict()\n"
             "try:\n    socket.socket()\nexcept PermissionError:\n    print('refused')\n")
     out = subprocess.run([sys.executable, "-I", "-c", code, str(GRADER_PARENT)],
                          capture_output=True, text=True, timeout=60)

@@ -9,9 +9,9 @@ import textwrap
 import numpy as np
 import pytest
 
-from grader.submission.sections import SectionRule, parse_rules, split_sections
+from grader.sandboxed.limits import Limits
+from grader.sandboxed.submission.sections import SectionRule, parse_rules, split_sections
 from grader.worker.client import SubmissionError, Worker
-from grader.worker.limits import Limits
 from grader.worker.proxy import Student
 
 LIMITS = Limits(call_timeout_s=30, load_timeout_s=60, memory_mb=4096)

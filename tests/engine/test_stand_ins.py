@@ -15,8 +15,8 @@ import pytest
 
 from grader.checks.charged_once import judge_apart, plain_functions, twin_functions
 from grader.feedback import GradingFailure, fail
+from grader.sandboxed.limits import Limits
 from grader.worker.client import SubmissionError, Worker
-from grader.worker.limits import Limits
 from grader.worker.proxy import Student
 
 LIMITS = Limits(call_timeout_s=20, load_timeout_s=60, memory_mb=4096)

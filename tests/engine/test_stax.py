@@ -29,7 +29,7 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 stax = pytest.importorskip("jax.example_libraries.stax")
 
-from grader.models.stax_describe import DescribeError, describe_stax  # noqa: E402
+from grader.sandboxed.models.stax_describe import DescribeError, describe_stax  # noqa: E402
 
 NHWC = ["NHWC", "HWIO", "NHWC"]
 

@@ -12,18 +12,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from grader.submission import (
+from grader import locate as locate_module
+from grader.locate import SubmissionNotFound, locate_submission
+from grader.sandboxed.submission import (
     Prepared,
     Source,
-    SubmissionNotFound,
     SubmissionUnreadable,
     describe_skipped,
-    locate_submission,
     prepare,
     read_source,
 )
-from grader.submission import locate as locate_module
-from grader.submission.source import neutralise_magics
+from grader.sandboxed.submission.source import neutralise_magics
 
 # --- helpers ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis.extra import numpy as hnp
 
-from grader.worker import wire
+from grader.sandboxed import wire
 
 
 def _roundtrip(value):

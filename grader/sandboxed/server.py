@@ -39,17 +39,10 @@ from typing import Any
 
 import numpy as np
 
-import grader.submission.calls  # noqa: F401 - bound as an engine module before any hand-in
-from grader.feedback import DescribeError
-from grader.submission import describe_skipped, prepare, read_source
-from grader.submission.notebook_problems import (
-    NotebookRules,
-    derive_problems,
-    parse_notebook_rules,
-)
-from grader.submission.sections import parse_rules, split_sections
-from grader.worker import aliases, wire
-from grader.worker.limits import (
+import grader.sandboxed.submission.calls  # noqa: F401 - bound as an engine module before any hand-in
+from grader.sandboxed import aliases, wire
+from grader.sandboxed.errors import DescribeError
+from grader.sandboxed.limits import (
     DEV_WRITABLE,
     Limits,
     apply_nproc,
@@ -57,22 +50,29 @@ from grader.worker.limits import (
     landlock_restrict,
     system_read_paths,
 )
-from grader.worker.lockdown import drop_user, seccomp_restrict, set_parent_death_signal
-from grader.worker.probes import linear_form
+from grader.sandboxed.lockdown import drop_user, seccomp_restrict, set_parent_death_signal
+from grader.sandboxed.probes import linear_form
+from grader.sandboxed.submission import describe_skipped, prepare, read_source
+from grader.sandboxed.submission.notebook_problems import (
+    NotebookRules,
+    derive_problems,
+    parse_notebook_rules,
+)
+from grader.sandboxed.submission.sections import parse_rules, split_sections
 
 MAX_SPY_RECORDS = 10_000
 
 # Engine functions the trusted side may ask the worker to apply to student objects (never
 # student code by name): they turn objects into data, e.g. an nn.Sequential into a layer list.
 ENGINE_CALLS = {
-    "describe_model": ("grader.models.describe", "describe_model"),
-    "probe_model": ("grader.models.describe", "probe_model"),
-    "model_framework": ("grader.models.describe", "model_framework"),
-    "describe_signature": ("grader.submission.calls", "describe_signature"),
-    "top_level_calls": ("grader.submission.calls", "top_level_calls"),
-    "describe_stax": ("grader.models.stax_describe", "describe_stax"),
-    "describe_jax_optimizer": ("grader.models.stax_describe", "describe_jax_optimizer"),
-    "describe_keras": ("grader.models.keras_describe", "describe_keras"),
+    "describe_model": ("grader.sandboxed.models.describe", "describe_model"),
+    "probe_model": ("grader.sandboxed.models.describe", "probe_model"),
+    "model_framework": ("grader.sandboxed.models.describe", "model_framework"),
+    "describe_signature": ("grader.sandboxed.submission.calls", "describe_signature"),
+    "top_level_calls": ("grader.sandboxed.submission.calls", "top_level_calls"),
+    "describe_stax": ("grader.sandboxed.models.stax_describe", "describe_stax"),
+    "describe_jax_optimizer": ("grader.sandboxed.models.stax_describe", "describe_jax_optimizer"),
+    "describe_keras": ("grader.sandboxed.models.keras_describe", "describe_keras"),
 }
 
 
@@ -249,7 +249,7 @@ class Server:
 
     def _derive_notebook_problems(self, prepared: Any, rules: NotebookRules | None) -> None:
         """A course notebook's problems become the template's builders (see
-        ``grader.submission.notebook_problems``); the statements they came from are used,
+        ``grader.sandboxed.submission.notebook_problems``); the statements they came from are used,
         not skipped, and the student is told where each was found."""
         if rules is None or prepared.syntax_error:
             return
@@ -263,7 +263,7 @@ class Server:
         self.notebook_notes = derived.notes
 
     def op_section(self, header: dict, _args: Any) -> tuple[Any, dict]:
-        """A handle to one section's namespace (see ``grader.submission.sections``)."""
+        """A handle to one section's namespace (see ``grader.sandboxed.submission.sections``)."""
         name = header["name"]
         if name not in self.sections:
             raise LookupError(f"the file has no section {name!r}")
@@ -327,8 +327,8 @@ class Server:
 
     def _bind_engine(self) -> None:
         """Take the engine functions of every module imported so far, before student code
-        runs: replacing ``grader.models.describe.describe_model`` from the hand-in (to have
-        strings described as models) then changes nothing the grader calls. A pack preloads
+        runs: replacing ``grader.sandboxed.models.describe.describe_model`` from the hand-in
+        (to have strings described as models) then changes nothing the grader calls. A pack preloads
         the modules it uses (``[pack] preload``) so that they are bound here."""
         for name, (module, attr) in ENGINE_CALLS.items():
             if module in sys.modules:

@@ -6,7 +6,7 @@
   (``mnist(create_outliers=True)``), including calls that definitions-mode loading skipped,
   since they show how the student's own run was set up.
 
-Both run in the worker (engine functions, see ``grader.worker.server.ENGINE_CALLS``).
+Both run in the worker (engine functions, see ``grader.sandboxed.server.ENGINE_CALLS``).
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from grader.feedback import DescribeError
-from grader.submission.source import read_source
+from grader.sandboxed.errors import DescribeError
+from grader.sandboxed.submission.source import read_source
 
 __all__ = ["describe_signature", "top_level_calls"]
 

@@ -13,16 +13,21 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Literal
 
-from grader.submission.keep_rules import (
+from grader.sandboxed.submission.keep_rules import (
     ALLOWED_MODULES,
     COLAB_ONLY_MODULES,
     DENIED_CALL_NAMES,
     SAFE_BUILTIN_CALLS,
     Selector,
 )
-from grader.submission.messages import QUIET_KINDS, code_span, describe_skipped, syntax_message
-from grader.submission.skipped import Skipped, last_line
-from grader.submission.source import Source, split_lines
+from grader.sandboxed.submission.messages import (
+    QUIET_KINDS,
+    code_span,
+    describe_skipped,
+    syntax_message,
+)
+from grader.sandboxed.submission.skipped import Skipped, last_line
+from grader.sandboxed.submission.source import Source, split_lines
 
 __all__ = [  # the constants and text helpers moved out; importing them from here still works
     "ALLOWED_MODULES",

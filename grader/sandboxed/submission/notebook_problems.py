@@ -30,12 +30,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from grader.submission.problem_headings import (
+from grader.sandboxed.submission.problem_headings import (
     Heading,
     find_problem_headings,
     problem_sections,
 )
-from grader.submission.sections import dotted_name
+from grader.sandboxed.submission.sections import dotted_name
 
 __all__ = ["Derived", "NotebookProblem", "NotebookRules", "derive_problems",
            "find_problem_headings", "parse_notebook_rules"]

@@ -2,10 +2,11 @@
 
 Each allowed ``torch.nn`` class is listed with the constructor arguments the grader accepts,
 their types and ranges. The worker reads these arguments back from the student's layers
-(:mod:`grader.models.describe`); the trusted side accepts nothing outside this table when it
-rebuilds the model (:mod:`grader.models.rebuild`). Ranges are generous for MNIST-sized
-homework but bounded, so a description can never ask the grader for absurd sizes. No torch
-import here: the table is data.
+(:mod:`grader.sandboxed.models.describe`); the trusted side accepts nothing outside this
+table when it rebuilds the model (:mod:`grader.models.rebuild`). Ranges are generous for
+MNIST-sized homework but bounded, so a description can never ask the grader for absurd sizes.
+No torch import here: the table is data. It lives with the worker's code because the worker
+reads it; the trusted side importing it is harmless.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Students hand in a bare ``solution.py``, a notebook, a folder or a zip. This module turns
 any of those into a single ``.py``/``.ipynb`` path without ever trusting the archive:
 zip entries are checked before anything is written, and symlinks never lead outside the
-submission.
+submission. It runs on the trusted side, before any worker starts (the worker is handed the
+one file), so it stays out of :mod:`grader.sandboxed`.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ memory, CPU, file size, open files and (with a uid of its own) processes; Landlo
 grader's own package and the submission, and write only its private temporary folder, so the
 reference solutions, the hidden tests and the results file are out of its reach. Where Landlock
 is missing the level is reported as such. The same list of system paths is what bubblewrap
-shows the worker (:mod:`grader.worker.sandbox`).
+shows the worker (:mod:`grader.worker.sandbox`, on the trusted side, reads them from here).
 """
 
 from __future__ import annotations

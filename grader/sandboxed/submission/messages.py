@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from grader.submission.skipped import Skipped, line_at
-from grader.submission.source import Source, split_lines
+from grader.sandboxed.submission.skipped import Skipped, line_at
+from grader.sandboxed.submission.source import Source, split_lines
 
 
 class _Loaded(Protocol):

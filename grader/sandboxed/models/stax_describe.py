@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.feedback import DescribeError
+from grader.sandboxed.errors import DescribeError
 
 __all__ = ["MAX_SCHEDULE_STEPS", "DescribeError", "describe_jax_optimizer", "describe_stax"]
 
