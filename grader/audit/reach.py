@@ -14,8 +14,8 @@ from __future__ import annotations
 import ast
 
 from grader.packs import Pack
-from grader.submission.definitions import prepare
-from grader.submission.source import Source
+from grader.sandboxed.submission.definitions import prepare
+from grader.sandboxed.submission.source import Source
 
 CANARY = "grader audit: the probes reach this function"
 
