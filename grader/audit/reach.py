@@ -12,6 +12,7 @@ Two questions, both answered without running student code on the trusted side:
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 
 from grader.packs import Pack
 from grader.sandboxed.submission.definitions import prepare
@@ -36,15 +37,54 @@ def loads_the_same(reference: str, mutant: str, pack: Pack) -> bool:
 
 
 def canary(source: str, line: int) -> str | None:
-    """``source`` with a ``raise`` first in the innermost function around ``line``; None
-    where the line is in no function (module-level code)."""
+    """``source`` with a ``raise`` just before the innermost statement holding ``line`` (at
+    the start of the function, for an edit in a ``def`` line: a default or a decorator); None
+    where that statement is module-level code."""
     tree = ast.parse(source)
-    around = [node for node in ast.walk(tree)
-              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-              and node.lineno <= line <= (node.end_lineno or node.lineno)]
-    if not around:
+    holder: tuple[list[ast.stmt], int] | None = None
+    depth = -1
+    for block in _blocks(tree):
+        for i, statement in enumerate(block):
+            if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+                level = _depth(tree, statement)
+                if level > depth:
+                    holder, depth = (block, i), level
+    if holder is None:
         return None
-    function = max(around, key=lambda node: node.lineno)
+    block, i = holder
+    statement = block[i]
     alarm = ast.parse(f"raise RuntimeError({CANARY!r})").body[0]
-    function.body.insert(0, alarm)
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if line < statement.body[0].lineno:  # the def line: defaults, decorators
+            statement.body.insert(0, alarm)
+            return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+    if block is tree.body or isinstance(statement, ast.ClassDef):
+        return None
+    block.insert(i, alarm)
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
+
+
+def _blocks(tree: ast.AST) -> Iterator[list[ast.stmt]]:
+    """Every statement list in ``tree`` (bodies, else and finally blocks, handlers)."""
+    for node in ast.walk(tree):
+        for name in ("body", "orelse", "finalbody"):
+            block = getattr(node, name, None)
+            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+                yield block
+        for handler in getattr(node, "handlers", []) or []:
+            yield handler.body
+        for case in getattr(node, "cases", []) or []:
+            yield case.body
+
+
+def _depth(tree: ast.AST, target: ast.stmt) -> int:
+    """How many statements enclose ``target``."""
+    def walk(node: ast.AST, level: int) -> int:
+        if node is target:
+            return level
+        for child in ast.iter_child_nodes(node):
+            found = walk(child, level + isinstance(node, ast.stmt))
+            if found >= 0:
+                return found
+        return -1
+    return walk(tree, 0)

@@ -253,15 +253,23 @@ def test_an_edit_in_code_the_definitions_load_drops_is_not_loaded():
     assert not loads_the_same(source, source.replace("Y = 4", "Y = 5"), pack)
 
 
-def test_the_canary_raises_first_in_the_innermost_function_around_the_edit():
-    source = 'class A:\n    def f(self):\n        """doc"""\n        return 1\n\nX = 2\n'
-    alarmed = canary(source, 4)
-    assert alarmed is not None and alarmed.index("raise RuntimeError") < alarmed.index("doc")
-    namespace: dict = {}
-    exec(compile(alarmed, "m.py", "exec"), namespace)
+def test_the_canary_raises_just_before_the_edited_statement():
+    source = ('class A:\n    def f(self, data=None, k=3):\n        """doc"""\n'
+              '        if data is None:\n            data = [0] * 400\n        return len(data)\n'
+              '\nX = 2\n')
+
+    def run(alarmed: str, *args) -> object:
+        namespace: dict = {}
+        exec(compile(alarmed, "m.py", "exec"), namespace)
+        return namespace["A"]().f(*args)
+
+    in_branch = canary(source, 5)  # `data = [0] * 400`: only without data
+    assert run(in_branch, [1, 2]) == 2
     with pytest.raises(RuntimeError, match="probes reach"):
-        namespace["A"]().f()
-    assert canary(source, 6) is None
+        run(in_branch)
+    with pytest.raises(RuntimeError, match="probes reach"):  # the def line: on every call
+        run(canary(source, 2), [1])
+    assert canary(source, 8) is None
 
 
 @pytest.mark.parametrize("a, b, where", [
