@@ -26,7 +26,7 @@ TRUSTED = ("grader.models.rebuild", "grader.models.constraints", "grader.models.
            "grader.checks", "grader.plugin", "grader.runner", "grader.packs", "grader.batch",
            "grader.autograder", "grader.cli", "grader.report", "grader.results",
            "grader.canary", "grader.selftest", "grader.data", "grader.audit",
-           "grader.scaffold", "grader.testing", "reference", "tests")
+           "grader.scaffold", "grader.testing", "grader.ranges", "reference", "tests")
 
 
 def _entry_points() -> set[str]:
