@@ -272,6 +272,10 @@ def test_optimizer_steps_follow_keras(optimizer, exact):
     ("categorical_crossentropy", lambda: keras.optimizers.Adam(
         keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.9)), "schedule"),
     ("categorical_crossentropy", lambda: keras.optimizers.Lion(), "Lion"),
+    ("categorical_crossentropy", lambda: keras.optimizers.SGD(0.0),
+     r"Optimizer `SGD`: `learning_rate` must be in \(0, 10\], not 0\."),
+    ("categorical_crossentropy", lambda: keras.optimizers.Adam(clipnorm=-1.0),
+     r"Optimizer `Adam`: `clipnorm` must be in \(0, 1000000\], not -1\."),
     ("hinge", lambda: "sgd", "hinge"),
     (lambda y, p: keras.ops.mean(p), lambda: "sgd", "not a loss"),
 ])
