@@ -166,6 +166,9 @@ def test_a_replaced_call_is_refused():
     (lambda: L.Dense(10, activity_regularizer=R.l2(1e-3)), "activity_regularizer"),
     (lambda: L.Dense(10, activation=lambda x: x * 2), "activation"),
     (lambda: L.Dense(10, kernel_initializer="orthogonal"), "Orthogonal"),
+    (lambda: L.Dense(10, kernel_initializer=keras.initializers.RandomNormal(stddev=20.0)),
+     r"Layer 2 \(`dense.*`\): `stddev` of `kernel_initializer` must be in \[0, 10\], not 20\."),
+    (lambda: L.LeakyReLU(negative_slope=2.0), r"`negative_slope` must be in \[0, 1\], not 2\."),
 ])
 def test_rebuild_refuses_unsupported_layers(layer, words):
     described = describe_keras(_sequential(L.Flatten(), layer(), inputs=(28, 28, 1)))
