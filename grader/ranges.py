@@ -19,8 +19,8 @@ from typing import Any
 
 from grader.feedback import code
 
-__all__ = ["Error", "int_pair", "integer", "interval", "is_integer", "is_number", "number",
-           "number_text", "positive", "shown", "within"]
+__all__ = ["Error", "int_pair", "integer", "interval", "is_integer", "is_integer_in",
+           "is_number", "number", "number_text", "positive", "shown", "within"]
 
 #: Makes the exception to raise from a Markdown message (e.g. an exception class).
 Error = Callable[[str], Exception]
@@ -48,6 +48,11 @@ def within(value: float, low: float, high: float, *, low_open: bool = False,
     above = value > low if low_open else value >= low
     below = value < high if high_open else value <= high
     return above and below
+
+
+def is_integer_in(value: Any, low: float, high: float) -> bool:
+    """Whether ``value`` is a whole number (not a bool) from ``low`` to ``high``."""
+    return is_integer(value) and low <= value <= high
 
 
 def number_text(x: float) -> str:
@@ -102,12 +107,9 @@ def positive(value: Any, where: str, high: float, *, error: Error) -> float:
 def integer(value: Any, where: str, low: int, high: int, *, error: Error) -> int:
     """``value`` when it is a whole number from ``low`` to ``high``; otherwise
     ``error(message)`` naming ``where``, the range and the value."""
-    if not is_integer(value):
-        raise error(f"{where} must be a whole number from {low} to {high}, "
-                    f"not {shown(value)}.")
-    if not low <= value <= high:
-        raise error(f"{where} must be a whole number from {low} to {high}, "
-                    f"not {number_text(value)}.")
+    if not is_integer_in(value, low, high):
+        refused = number_text(value) if is_integer(value) else shown(value)
+        raise error(f"{where} must be a whole number from {low} to {high}, not {refused}.")
     return int(value)
 
 
@@ -115,10 +117,10 @@ def int_pair(value: Any, where: str, low: int, high: int, *, error: Error,
              single: bool = False) -> tuple[int, int]:
     """A window or a stride over a 2-D image: two whole numbers from ``low`` to ``high`` (a
     list or a tuple), or with ``single`` also one number for both axes, as Keras allows."""
-    if single and is_integer(value) and low <= value <= high:
+    if single and is_integer_in(value, low, high):
         return int(value), int(value)
     if (isinstance(value, list | tuple) and len(value) == 2
-            and all(is_integer(v) and low <= v <= high for v in value)):
+            and all(is_integer_in(v, low, high) for v in value)):
         return int(value[0]), int(value[1])
     if single:
         expected = (f"a whole number from {low} to {high}, or two of them (one per axis of "

@@ -353,7 +353,7 @@ def _pool(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
 def _reshape(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
     target = config.get("target_shape")
     if (not isinstance(target, list | tuple) or not 1 <= len(target) <= 3
-            or not all(ranges.is_integer(t) and 1 <= t <= 10**6 for t in target)):
+            or not all(ranges.is_integer_in(t, 1, 10**6) for t in target)):
         raise _fail(where, f"`target_shape` must be 1 to 3 whole sizes, not `{target!r:.60}`.")
     if math.prod(target) != math.prod(shape):
         raise _fail(where, f"it cannot reshape {shape} ({math.prod(shape)} values) to "

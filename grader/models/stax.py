@@ -137,8 +137,7 @@ def _pads(where: Where, layer: dict, size: Shape, window: tuple[int, int],
         return rows, same_pads(size[1], window[1], strides[1], lower)
     if explicit and (isinstance(padding, list | tuple) and len(padding) == 2
                      and all(isinstance(p, list | tuple) and len(p) == 2 for p in padding)
-                     and all(ranges.is_integer(v) and 0 <= v <= MAX_KERNEL
-                             for p in padding for v in p)):
+                     and all(ranges.is_integer_in(v, 0, MAX_KERNEL) for p in padding for v in p)):
         return (padding[0][0], padding[0][1]), (padding[1][0], padding[1][1])
     allowed = "`'VALID'`, `'SAME'` or `'SAME_LOWER'`"
     if explicit:
