@@ -293,7 +293,7 @@ def _padded(where: str, config: dict, size: int, window: int, stride: int
         return (size - window) // stride + 1, (0, 0)
     if padding == "same":
         return -(-size // stride), same_pads(size, window, stride)
-    raise _fail(where, f"`padding` must be `'valid'` or `'same'`, not `{padding!r:.40}`.")
+    raise _fail(where, f"`padding` must be `'valid'` or `'same'`, not {ranges.shown(padding)}.")
 
 
 def _weighted_args(where: str, config: dict) -> dict[str, Any]:
@@ -354,7 +354,8 @@ def _reshape(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
     target = config.get("target_shape")
     if (not isinstance(target, list | tuple) or not 1 <= len(target) <= 3
             or not all(ranges.is_integer_in(t, 1, 10**6) for t in target)):
-        raise _fail(where, f"`target_shape` must be 1 to 3 whole sizes, not `{target!r:.60}`.")
+        raise _fail(where, "`target_shape` must be 1 to 3 whole numbers from 1 to 1000000, "
+                           f"not {ranges.shown(target)}.")
     if math.prod(target) != math.prod(shape):
         raise _fail(where, f"it cannot reshape {shape} ({math.prod(shape)} values) to "
                            f"{tuple(target)}.")

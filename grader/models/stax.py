@@ -142,7 +142,7 @@ def _pads(where: Where, layer: dict, size: Shape, window: tuple[int, int],
     allowed = "`'VALID'`, `'SAME'` or `'SAME_LOWER'`"
     if explicit:
         allowed += f", or two `(low, high)` pairs of whole numbers from 0 to {MAX_KERNEL}"
-    raise _fail(where, layer, f"`padding` must be {allowed}, not `{padding!r:.60}`.")
+    raise _fail(where, layer, f"`padding` must be {allowed}, not {ranges.shown(padding)}.")
 
 
 def _out_size(size: int, window: int, stride: int, pad: tuple[int, int]) -> int:
@@ -316,7 +316,8 @@ def _batch_norm_shape(where: Where, layer: dict, shape: Shape) -> tuple[Shape, i
         raise _fail(where, layer, f"`stax.BatchNorm(axis=...)` here normalises an input laid "
                                   f"out {layout}: the axes must be distinct, among 0..{rank - 1} "
                                   f"and include the batch axis 0 (stax's default is (0, 1, 2) "
-                                  f"for images, use (0,) after `Flatten`), not `{axes!r:.60}`.")
+                                  "for images, use (0,) after `Flatten`), not "
+                                  f"{ranges.shown(axes)}.")
     ranges.number(layer.get("epsilon"), f"{_place(where, layer)}: `epsilon`", 0.0, 1.0,
                   high_open=True, error=StaxSpecError)
     if not all(isinstance(layer.get(k), bool) for k in ("center", "scale")):
@@ -354,7 +355,7 @@ def _fan_in(where: Where, layer: dict, inputs: list[Shape]) -> Shape:
     if not ranges.is_integer(axis) or not -rank <= axis < rank or axis % rank == 0:
         raise _fail(where, layer, f"`axis` must be a whole number from {1 - rank} to "
                                   f"{rank - 1} other than the batch axis 0, not "
-                                  f"`{axis!r:.40}` (stax's default -1 joins channels).")
+                                  f"{ranges.shown(axis)} (stax's default -1 joins channels).")
     at = axis % rank - 1
     if (any(len(s) != len(inputs[0]) for s in inputs)
             or len({s[:at] + s[at + 1:] for s in inputs}) != 1):

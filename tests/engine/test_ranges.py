@@ -153,3 +153,5 @@ def test_predicates():
     assert ranges.is_number(3) and ranges.is_number(-0.5)
     assert not any(ranges.is_number(v) for v in (True, math.nan, math.inf, "1", None))
     assert ranges.within(0, 0, 1) and not ranges.within(0, 0, 1, low_open=True)
+    assert ranges.is_integer_in(0, 0, 28) and ranges.is_integer_in(28, 0, 28)
+    assert not any(ranges.is_integer_in(v, 0, 28) for v in (-1, 29, True, 3.0, "3", None))
