@@ -261,7 +261,6 @@ def _regularizer(where: str, key: str, value: Any) -> tuple[float, float] | None
     l2 = (_number(where, config, "l2", 0.0, 0.0, MAX_REGULARIZATION, of=key)
           if name != "L1" else 0.0)
     return l1, l2
-    return l1, l2
 
 
 def _unset_settings(where: str, config: dict) -> None:
