@@ -3,8 +3,8 @@
 A model description, a ``compile`` call or a set of training settings arrives from the worker
 as plain data written next to student code, so every number in it is checked before it is
 used: its type (a bool is not a number here, NaN and the infinities are in no range) and its
-range. The checks live here, once, so that every refusal reads the same way, naming where the
-value came from, what is allowed and the value itself, e.g. "Setting `lr` must be in
+range. The checks live here, once, so that their refusals read the same way, naming where
+the value came from, what is allowed and the value itself, e.g. "Setting `lr` must be in
 (0, 10], not 20." A value of the wrong kind is shown as a code span it cannot break out of.
 
 Each check raises an exception of the caller's choosing (``error``: an exception class, or
