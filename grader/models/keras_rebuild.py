@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from grader import ranges
 from grader.feedback import MarkdownError
 from grader.models.stax import TRUNCATED_STD, FlattenNHWC, WindowSum, same_pads, torch_pad
 
@@ -173,19 +174,10 @@ def _fail(where: str, message: str) -> KerasSpecError:
     return KerasSpecError(f"{where}: {message}")
 
 
-def _int(value: Any, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
 def _pair(where: str, config: dict, key: str, default: Any = None) -> tuple[int, int]:
-    value = config.get(key, default)
-    if _int(value, 1, MAX_KERNEL):
-        value = (value, value)
-    if (not isinstance(value, list | tuple) or len(value) != 2
-            or not all(_int(v, 1, MAX_KERNEL) for v in value)):
-        raise _fail(where, f"`{key}` must be a whole number or a pair of whole numbers from "
-                           f"1 to {MAX_KERNEL}, not `{value!r:.60}`.")
-    return int(value[0]), int(value[1])
+    """``config[key]`` as a window or stride: one size for both axes, or one per axis."""
+    return ranges.int_pair(config.get(key, default), f"{where}: `{key}`", 1, MAX_KERNEL,
+                           single=True, error=KerasSpecError)
 
 
 def _activation(where: str, value: Any) -> str:
@@ -207,14 +199,12 @@ def _class_of(value: Any) -> tuple[str, dict]:
     return f"{value!s:.60}", {}
 
 
-def _number(where: str, config: dict, key: str, default: float, low: float,
-            high: float) -> float:
-    value = config.get(key, default)
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or not low <= value <= high):
-        raise _fail(where, f"`{key}` must be a number from {low:g} to {high:g}, "
-                           f"not `{value!r:.60}`.")
-    return float(value)
+def _number(where: str, config: dict, key: str, default: float, low: float, high: float,
+            *, of: str = "") -> float:
+    """``config[key]`` (``default`` when unset) as a number in [low, high]; ``of`` names
+    the setting whose config it is (an initializer, a regularizer)."""
+    place = f"{where}: `{key}` of `{of}`" if of else f"{where}: `{key}`"
+    return ranges.number(config.get(key, default), place, low, high, error=KerasSpecError)
 
 
 def _initializer(where: str, key: str, value: Any) -> dict[str, Any]:
@@ -236,20 +226,21 @@ def _initializer(where: str, key: str, value: Any) -> dict[str, Any]:
             raise _fail(where, f"`{key}`: VarianceScaling with mode `{mode!s:.30}` and "
                                f"distribution `{distribution!s:.30}` is not supported.")
         return {"kind": "scaling", "mode": mode,
-                "scale": _number(where, config, "scale", 1.0, 1e-6, 100.0),
+                "scale": _number(where, config, "scale", 1.0, 1e-6, 100.0, of=key),
                 "distribution": "truncated_normal" if distribution == "normal"
                 else distribution}
     if name in ("Zeros", "Ones"):
         return {"kind": "constant", "value": 0.0 if name == "Zeros" else 1.0}
     if name == "Constant":
-        return {"kind": "constant", "value": _number(where, config, "value", 0.0, -1e3, 1e3)}
+        return {"kind": "constant",
+                "value": _number(where, config, "value", 0.0, -1e3, 1e3, of=key)}
     if name in ("RandomNormal", "TruncatedNormal"):
         return {"kind": "normal", "truncated": name == "TruncatedNormal",
-                "mean": _number(where, config, "mean", 0.0, -10.0, 10.0),
-                "stddev": _number(where, config, "stddev", 0.05, 0.0, 10.0)}
+                "mean": _number(where, config, "mean", 0.0, -10.0, 10.0, of=key),
+                "stddev": _number(where, config, "stddev", 0.05, 0.0, 10.0, of=key)}
     if name == "RandomUniform":
-        low = _number(where, config, "minval", -0.05, -10.0, 10.0)
-        high = _number(where, config, "maxval", 0.05, low, 10.0)
+        low = _number(where, config, "minval", -0.05, -10.0, 10.0, of=key)
+        high = _number(where, config, "maxval", 0.05, low, 10.0, of=key)
         return {"kind": "uniform", "low": low, "high": high}
     allowed = ", ".join(f"`{n}`" for n in (*_SCALING, *_PLAIN_INITS))
     raise _fail(where, f"`{key}` `{name:.60}` is not an initializer the grader rebuilds. "
@@ -265,8 +256,10 @@ def _regularizer(where: str, key: str, value: Any) -> tuple[float, float] | None
     if name not in ("L1", "L2", "L1L2"):
         raise _fail(where, f"`{key}` `{name:.60}` is not a regularizer the grader rebuilds. "
                            "Allowed: `regularizers.l2(...)`, `l1(...)` and `l1_l2(...)`.")
-    l1 = _number(where, config, "l1", 0.0, 0.0, MAX_REGULARIZATION) if name != "L2" else 0.0
-    l2 = _number(where, config, "l2", 0.0, 0.0, MAX_REGULARIZATION) if name != "L1" else 0.0
+    l1 = (_number(where, config, "l1", 0.0, 0.0, MAX_REGULARIZATION, of=key)
+          if name != "L2" else 0.0)
+    l2 = (_number(where, config, "l2", 0.0, 0.0, MAX_REGULARIZATION, of=key)
+          if name != "L1" else 0.0)
     return l1, l2
 
 
@@ -299,7 +292,7 @@ def _padded(where: str, config: dict, size: int, window: int, stride: int
         return (size - window) // stride + 1, (0, 0)
     if padding == "same":
         return -(-size // stride), same_pads(size, window, stride)
-    raise _fail(where, f"`padding` must be `'valid'` or `'same'`, not `{padding!r:.40}`.")
+    raise _fail(where, f"`padding` must be `'valid'` or `'same'`, not {ranges.shown(padding)}.")
 
 
 def _weighted_args(where: str, config: dict) -> dict[str, Any]:
@@ -316,10 +309,8 @@ def _weighted_args(where: str, config: dict) -> dict[str, Any]:
 
 
 def _dense(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
-    units = config.get("units")
-    if not _int(units, 1, MAX_WIDTH):
-        raise _fail(where, f"`units` must be a whole number from 1 to {MAX_WIDTH}, "
-                           f"not `{units!r:.40}`.")
+    units = ranges.integer(config.get("units"), f"{where}: `units`", 1, MAX_WIDTH,
+                           error=KerasSpecError)
     if len(shape) != 1:
         raise _fail(where, f"its input has shape {shape}: Keras's `Dense` would act on the "
                            "last axis only. Put a `Flatten()` before it.")
@@ -330,9 +321,8 @@ def _dense(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
 def _conv(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
     _needs_image(where, shape)
     _data_format(where, config)
-    filters = config.get("filters")
-    if not _int(filters, 1, MAX_WIDTH):
-        raise _fail(where, f"`filters` must be a whole number from 1 to {MAX_WIDTH}.")
+    filters = ranges.integer(config.get("filters"), f"{where}: `filters`", 1, MAX_WIDTH,
+                             error=KerasSpecError)
     kernel = _pair(where, config, "kernel_size")
     strides = _pair(where, config, "strides", 1)
     if _pair(where, config, "dilation_rate", 1) != (1, 1) or config.get("groups", 1) != 1:
@@ -362,8 +352,9 @@ def _pool(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
 def _reshape(where: str, config: dict, shape: Shape) -> tuple[dict, Shape, int]:
     target = config.get("target_shape")
     if (not isinstance(target, list | tuple) or not 1 <= len(target) <= 3
-            or not all(_int(t, 1, 10**6) for t in target)):
-        raise _fail(where, f"`target_shape` must be 1 to 3 whole sizes, not `{target!r:.60}`.")
+            or not all(ranges.is_integer_in(t, 1, 10**6) for t in target)):
+        raise _fail(where, "`target_shape` must be 1 to 3 whole numbers from 1 to 1000000, "
+                           f"not {ranges.shown(target)}.")
     if math.prod(target) != math.prod(shape):
         raise _fail(where, f"it cannot reshape {shape} ({math.prod(shape)} values) to "
                            f"{tuple(target)}.")
@@ -403,7 +394,8 @@ def _elementwise(where: str, kind: str, config: dict, shape: Shape) -> tuple[dic
             shape, 0
     if kind == "LeakyReLU":
         slope = config.get("negative_slope", config.get("alpha", 0.3))
-        return {"negative_slope": _number(where, {"s": slope}, "s", 0.3, 0.0, 1.0)}, shape, 0
+        return {"negative_slope": ranges.number(slope, f"{where}: `negative_slope`", 0.0, 1.0,
+                                                error=KerasSpecError)}, shape, 0
     if kind == "Flatten":
         _data_format(where, config)
         return {}, (math.prod(shape),), 0

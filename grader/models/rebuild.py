@@ -10,7 +10,6 @@ constructors.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection
 from typing import Any
 
@@ -18,6 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from grader import ranges
 from grader.feedback import MarkdownError, describe_value
 from grader.sandboxed.models.layers import (
     MAX_LAYERS,
@@ -114,30 +114,23 @@ def _check_value(arg: Arg, value: Any) -> tuple[str, Any]:
         return "", None
     if arg.kind == "bool" and type(value) is bool:
         return "", value
-    if arg.kind == "int" and _int_in(value, arg):
-        return "", value
-    if arg.kind == "float" and (type(value) is int or _finite(value)):
-        if arg.low <= value <= arg.high:
+    if arg.kind == "int" and ranges.is_integer_in(value, arg.low, arg.high):
+        return "", int(value)
+    if arg.kind == "float" and ranges.is_number(value):
+        if ranges.within(value, arg.low, arg.high):
             return "", float(value)
-        return f"{arg.name} must be in {_range(arg)}.", None
+        return f"{arg.name} must be in {_range(arg)}, not {ranges.number_text(value)}.", None
     if arg.kind == "size":
         if type(value) is str and value in arg.choices:
             return "", value
-        if _int_in(value, arg):
-            return "", value
-        if type(value) in (list, tuple) and len(value) == 2 and all(_int_in(v, arg) for v in value):
-            return "", list(value)
+        if ranges.is_integer_in(value, arg.low, arg.high):
+            return "", int(value)
+        if type(value) in (list, tuple) and len(value) == 2 and all(
+                ranges.is_integer_in(v, arg.low, arg.high) for v in value):
+            return "", [int(v) for v in value]
     if arg.kind == "choice" and type(value) is str and value in arg.choices:
         return "", value
     return f"{arg.name} must be {_expected(arg)}; got {_got(value)}.", None
-
-
-def _finite(value: Any) -> bool:
-    return type(value) is float and math.isfinite(value)
-
-
-def _int_in(value: Any, arg: Arg) -> bool:
-    return type(value) is int and arg.low <= value <= arg.high
 
 
 def _expected(arg: Arg) -> str:
@@ -155,11 +148,7 @@ def _expected(arg: Arg) -> str:
 
 
 def _range(arg: Arg) -> str:
-    return f"[{_number(arg.low)}, {_number(arg.high)}]"
-
-
-def _number(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else repr(x)
+    return ranges.interval(arg.low, arg.high)
 
 
 def _got(value: Any) -> str:

@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader import ranges
 from grader.feedback import MarkdownError
 
 __all__ = ["ALLOWED_LAYERS", "MAX_PARAMETERS", "StaxSpecError", "check_stax_spec", "layer_sequence",
@@ -95,33 +96,27 @@ class StaxSpecError(MarkdownError, ValueError):
 
 
 # --- validation ------------------------------------------------------------------------------
-def _fail(where: Where, layer: Any, message: str) -> StaxSpecError:
+def _place(where: Where, layer: Any) -> str:
+    """Which layer of the student's model a refusal is about."""
     kind = layer.get("type") if isinstance(layer, dict) else None
     shown = f"`{kind}`" if isinstance(kind, str) else f"a `{type(layer).__name__}`"
-    return StaxSpecError(f"Layer {where} ({shown[:120]}) of your `stax.serial(...)` model: "
-                         f"{message}")
+    return f"Layer {where} ({shown[:120]}) of your `stax.serial(...)` model"
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _fail(where: Where, layer: Any, message: str) -> StaxSpecError:
+    return StaxSpecError(f"{_place(where, layer)}: {message}")
 
 
 def _whole(where: Where, layer: dict, key: str, low: int, high: int) -> int:
-    value = layer.get(key)
-    if not _is_int(value) or not low <= value <= high:
-        raise _fail(where, layer, f"`{key}` must be a whole number from {low} to {high}, "
-                                  f"not `{value!r:.60}`.")
-    return value
+    return ranges.integer(layer.get(key), f"{_place(where, layer)}: `{key}`", low, high,
+                          error=StaxSpecError)
 
 
 def _pair(where: Where, layer: dict, key: str, default: Sequence[int] | None = None
           ) -> tuple[int, int]:
-    value = layer.get(key, default)
-    if (not isinstance(value, list | tuple) or len(value) != 2
-            or not all(_is_int(v) and 1 <= v <= MAX_KERNEL for v in value)):
-        raise _fail(where, layer, f"`{key}` must be two whole numbers from 1 to {MAX_KERNEL} "
-                                  f"(2-D images only), not `{value!r:.60}`.")
-    return value[0], value[1]
+    """A window or stride: stax takes one size per axis, never one for both."""
+    return ranges.int_pair(layer.get(key, default), f"{_place(where, layer)}: `{key}`", 1,
+                           MAX_KERNEL, error=StaxSpecError)
 
 
 def same_pads(size: int, window: int, stride: int, lower: bool = False) -> tuple[int, int]:
@@ -143,12 +138,12 @@ def _pads(where: Where, layer: dict, size: Shape, window: tuple[int, int],
         return rows, same_pads(size[1], window[1], strides[1], lower)
     if explicit and (isinstance(padding, list | tuple) and len(padding) == 2
                      and all(isinstance(p, list | tuple) and len(p) == 2 for p in padding)
-                     and all(_is_int(v) and 0 <= v <= MAX_KERNEL for p in padding for v in p)):
+                     and all(ranges.is_integer_in(v, 0, MAX_KERNEL) for p in padding for v in p)):
         return (padding[0][0], padding[0][1]), (padding[1][0], padding[1][1])
     allowed = "`'VALID'`, `'SAME'` or `'SAME_LOWER'`"
     if explicit:
         allowed += f", or two `(low, high)` pairs of whole numbers from 0 to {MAX_KERNEL}"
-    raise _fail(where, layer, f"`padding` must be {allowed}, not `{padding!r:.60}`.")
+    raise _fail(where, layer, f"`padding` must be {allowed}, not {ranges.shown(padding)}.")
 
 
 def _out_size(size: int, window: int, stride: int, pad: tuple[int, int]) -> int:
@@ -303,12 +298,12 @@ def _dense_shape(where: Where, layer: dict, shape: Shape) -> tuple[Shape, int]:
 
 
 def _check_dropout(where: Where, layer: dict) -> None:
-    rate, mode = layer.get("rate"), layer.get("mode", "train")
-    if (not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 < rate <= 1
-            or mode not in ("train", "test")):
-        raise _fail(where, layer, "`stax.Dropout(rate, mode)` needs a keep probability `rate` "
-                                  f"in (0, 1] and mode 'train' or 'test', not rate "
-                                  f"`{rate!r:.40}` and mode `{mode!r:.40}`.")
+    ranges.positive(layer.get("rate"), f"{_place(where, layer)}: `rate` (stax's probability "
+                    "of keeping a unit)", 1.0, error=StaxSpecError)
+    mode = layer.get("mode", "train")
+    if mode not in ("train", "test"):
+        raise _fail(where, layer, f"`mode` must be 'train' or 'test', not "
+                                  f"{ranges.shown(mode)}.")
 
 
 def _batch_norm_shape(where: Where, layer: dict, shape: Shape) -> tuple[Shape, int]:
@@ -316,19 +311,19 @@ def _batch_norm_shape(where: Where, layer: dict, shape: Shape) -> tuple[Shape, i
     include the batch axis 0, as stax's ``init_fun`` needs; its parameter count."""
     axes, rank = layer.get("axis"), len(shape) + 1
     layout = "(N, H, W, C)" if rank == 4 else "(N, D)"
-    if (not isinstance(axes, list) or not axes or not all(_is_int(a) for a in axes)
+    if (not isinstance(axes, list) or not axes or not all(ranges.is_integer(a) for a in axes)
             or len(set(axes)) != len(axes) or not all(0 <= a < rank for a in axes)
             or 0 not in axes):
         raise _fail(where, layer, f"`stax.BatchNorm(axis=...)` here normalises an input laid "
                                   f"out {layout}: the axes must be distinct, among 0..{rank - 1} "
                                   f"and include the batch axis 0 (stax's default is (0, 1, 2) "
-                                  f"for images, use (0,) after `Flatten`), not `{axes!r:.60}`.")
-    epsilon = layer.get("epsilon")
-    if (not isinstance(epsilon, int | float) or isinstance(epsilon, bool)
-            or not 0 <= epsilon < 1) or not all(isinstance(layer.get(k), bool)
-                                               for k in ("center", "scale")):
-        raise _fail(where, layer, "`stax.BatchNorm` needs an epsilon in [0, 1) and "
-                                  "`center`/`scale` that are True or False.")
+                                  "for images, use (0,) after `Flatten`), not "
+                                  f"{ranges.shown(axes)}.")
+    ranges.number(layer.get("epsilon"), f"{_place(where, layer)}: `epsilon`", 0.0, 1.0,
+                  high_open=True, error=StaxSpecError)
+    if not all(isinstance(layer.get(k), bool) for k in ("center", "scale")):
+        raise _fail(where, layer, "`stax.BatchNorm` needs `center` and `scale` that are True "
+                                  "or False.")
     kept = math.prod(d for i, d in enumerate(shape, start=1) if i not in axes)
     return shape, kept * (int(layer["center"]) + int(layer["scale"]))
 
@@ -358,10 +353,10 @@ def _fan_in(where: Where, layer: dict, inputs: list[Shape]) -> Shape:
                                       f"shape, but they have shapes {shown}.")
         return inputs[0]
     axis, rank = layer.get("axis", -1), len(inputs[0]) + 1
-    if not _is_int(axis) or not -rank <= axis < rank or axis % rank == 0:
+    if not ranges.is_integer(axis) or not -rank <= axis < rank or axis % rank == 0:
         raise _fail(where, layer, f"`axis` must be a whole number from {1 - rank} to "
                                   f"{rank - 1} other than the batch axis 0, not "
-                                  f"`{axis!r:.40}` (stax's default -1 joins channels).")
+                                  f"{ranges.shown(axis)} (stax's default -1 joins channels).")
     at = axis % rank - 1
     if (any(len(s) != len(inputs[0]) for s in inputs)
             or len({s[:at] + s[at + 1:] for s in inputs}) != 1):

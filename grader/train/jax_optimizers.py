@@ -24,6 +24,7 @@ from typing import Any
 
 import torch
 
+from grader import ranges
 from grader.feedback import MarkdownError
 
 __all__ = ["HYPERPARAMETERS", "MAX_STEP_SIZE", "JaxRuleOptimizer", "OptimizerSpecError",
@@ -196,31 +197,20 @@ def _supported() -> str:
     return ", ".join(f"`optimizers.{n}`" for n in HYPERPARAMETERS)
 
 
-def _number(value: Any, what: str, low: float, high: float, *, low_open: bool = False,
-            high_open: bool = False) -> float:
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value)):
-        raise OptimizerSpecError(f"{what} must be a finite number, not `{value!r:.60}`.")
-    if (value <= low if low_open else value < low) or (value >= high if high_open
-                                                       else value > high):
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise OptimizerSpecError(f"{what} must be in {interval}, not {value:g}.")
-    return float(value)
-
-
 def _step_sizes(spec: Any, total_steps: int) -> list[float]:
     if not isinstance(spec, dict) or spec.get("kind") not in ("constant", "values"):
         raise OptimizerSpecError("The optimizer's step size could not be read: give a number "
                                  "or a schedule such as `optimizers.exponential_decay(...)`.")
     if spec["kind"] == "constant":
-        return [_number(spec.get("value"), "The step size", 0.0, MAX_STEP_SIZE)]
+        return [ranges.number(spec.get("value"), "The step size", 0.0, MAX_STEP_SIZE,
+                              error=OptimizerSpecError)]
     values = spec.get("values")
     needed = max(total_steps, 1)
     if not isinstance(values, list) or len(values) < needed:
         raise OptimizerSpecError(f"The step-size schedule must give a step size for each of "
                                  f"the {needed:,} training steps.")
-    return [_number(v, f"The step size at step {i}", 0.0, MAX_STEP_SIZE)
-            for i, v in enumerate(values[:needed])]
+    return [ranges.number(v, f"The step size at step {i}", 0.0, MAX_STEP_SIZE,
+                          error=OptimizerSpecError) for i, v in enumerate(values[:needed])]
 
 
 def _hyper(name: str, hyper: Any) -> dict[str, float]:
@@ -230,16 +220,15 @@ def _hyper(name: str, hyper: Any) -> dict[str, float]:
     if not isinstance(hyper, dict) or set(hyper) - set(known):
         takes = ", ".join(f"`{k}`" for k in known) or "only a step size"
         raise OptimizerSpecError(f"`optimizers.{name}` takes {takes}; got "
-                                 f"`{hyper!r:.80}`.")
+                                 f"{ranges.shown(hyper)}.")
     missing = [k for k, v in known.items() if v is None and k not in hyper]
     if missing:
         raise OptimizerSpecError(f"`optimizers.{name}` needs `{missing[0]}`.")
     checked = {}
     for key, value in hyper.items():
-        if key == "eps":
-            checked[key] = _number(value, "`eps`", 0.0, 1.0, low_open=True)
-        else:
-            checked[key] = _number(value, f"`{key}`", 0.0, 1.0, high_open=True)
+        checked[key] = ranges.number(value, f"`optimizers.{name}`'s `{key}`", 0.0, 1.0,
+                                     low_open=key == "eps", high_open=key != "eps",
+                                     error=OptimizerSpecError)
     return checked
 
 

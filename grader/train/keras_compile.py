@@ -24,7 +24,6 @@ every hyperparameter is checked. Keras semantics kept:
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from grader import ranges
 from grader.feedback import MarkdownError
 from grader.train.loop import LossFn, OptimizerFactory
 
@@ -198,11 +198,11 @@ def _loss(raw: Any) -> tuple[str, bool, float]:
                            f"reproduces. Use {allowed} (as a string, a `keras.losses` "
                            "function or its class).")
     from_logits = config.get("from_logits", False) is True
-    smoothing = config.get("label_smoothing", 0.0) or 0.0
-    if not isinstance(smoothing, int | float) or not 0.0 <= smoothing < 1.0:
-        raise CompileError(f"`label_smoothing` must be a number in [0, 1), not {smoothing!r:.30}.")
+    smoothing = ranges.number(config.get("label_smoothing", 0.0) or 0.0,
+                              f"Loss `{name}`: `label_smoothing`", 0.0, 1.0, high_open=True,
+                              error=CompileError)
     name = "mean_squared_error" if name in _MSE else name
-    return name, from_logits, float(smoothing)
+    return name, from_logits, smoothing
 
 
 def _optimizer(raw: Any) -> tuple[str, dict[str, Any], str, tuple[str, float] | None, float]:
@@ -222,7 +222,8 @@ def _optimizer(raw: Any) -> tuple[str, dict[str, Any], str, tuple[str, float] | 
     clipping = _clipping(name, config)
     decay = 0.0
     if name != "AdamW" and config.get("weight_decay") not in (None, 0, 0.0):
-        decay = _positive(name, "weight_decay", config["weight_decay"], 1.0)
+        decay = ranges.positive(config["weight_decay"], f"Optimizer `{name}`: `weight_decay`",
+                                1.0, error=CompileError)
     torch_name, keys = OPTIMIZERS[name]
     kwargs: dict[str, Any] = {}
     for key, (torch_key, default, low, high) in keys.items():
@@ -236,23 +237,11 @@ def _optimizer(raw: Any) -> tuple[str, dict[str, Any], str, tuple[str, float] | 
         if isinstance(default, bool):
             kwargs[torch_key] = bool(value)
             continue
-        if (isinstance(value, bool) or not isinstance(value, int | float)
-                or not math.isfinite(value) or not low <= value <= high
-                or (key == "learning_rate" and value <= 0)):
-            raise CompileError(f"Optimizer `{name}`: `{key}` must be a number in "
-                               f"[{low:g}, {high:g}], not `{value!r:.40}`.")
-        kwargs[torch_key] = float(value)
+        kwargs[torch_key] = ranges.number(value, f"Optimizer `{name}`: `{key}`", low, high,
+                                          low_open=key == "learning_rate", error=CompileError)
     if kwargs.get("nesterov") and not kwargs.get("momentum"):
         kwargs["nesterov"] = False  # Keras accepts it and it changes nothing without momentum
     return torch_name, kwargs, name, clipping, decay
-
-
-def _positive(name: str, key: str, value: Any, high: float) -> float:
-    if (isinstance(value, bool) or not isinstance(value, int | float)
-            or not math.isfinite(value) or not 0 < value <= high):
-        raise CompileError(f"Optimizer `{name}`: `{key}` must be a number in (0, {high:g}], "
-                           f"not `{value!r:.40}`.")
-    return float(value)
 
 
 def _clipping(name: str, config: dict) -> tuple[str, float] | None:
@@ -263,7 +252,7 @@ def _clipping(name: str, config: dict) -> tuple[str, float] | None:
         raise CompileError(f"Optimizer `{name}`: set only one of `clipnorm`, "
                            "`global_clipnorm` and `clipvalue`.")
     key, value = chosen[0]
-    return key, _positive(name, key, value, 1e6)
+    return key, ranges.positive(value, f"Optimizer `{name}`: `{key}`", 1e6, error=CompileError)
 
 
 def parse_compile(raw: Any) -> KerasCompile:

@@ -19,12 +19,12 @@ Accepted keys (all but ``optimizer`` may be filled in by ``defaults`` or ``fixed
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from numbers import Real
+from functools import partial
 from typing import Any
 
+from grader import ranges
 from grader.feedback import MarkdownError
 
 __all__ = [
@@ -71,65 +71,47 @@ class TrainSettings:
         return self.lr * self.gamma ** (epoch // self.step_size)
 
 
-# --- value checks ---------------------------------------------------------------------------
-def _show(value: Any) -> str:
-    text = repr(value)
-    return f"`{text[:60]}…`" if len(text) > 60 else f"`{text}`"
+# --- value checks: each takes the key (to name it) and the value -------------------------------
+_Check = Callable[[str, Any], Any]
 
 
-def _number(key: str, value: Any, low: float, high: float, *, low_open: bool,
-            high_open: bool) -> float:
-    """A finite real (not a bool) inside the interval; the interval is named on failure."""
-    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-    ok = isinstance(value, Real) and not isinstance(value, bool) and math.isfinite(value)
-    if ok:
-        value = float(value)
-        ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high)
-    if not ok:
-        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
-                                 f"Allowed: a finite number in {interval}.")
-    return value
+def _where(key: str) -> str:
+    return f"Setting `{key}`"
 
 
-def _integer(key: str, value: Any, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
-                                 f"Allowed: an integer from {low} to {high}.")
-    return int(value)
+def _interval(low: float, high: float, *, low_open: bool = False,
+              high_open: bool = False) -> _Check:
+    """The check of a finite number in the interval."""
+    return lambda key, value: ranges.number(value, _where(key), low, high, low_open=low_open,
+                                            high_open=high_open, error=partial(SettingsError, key))
+
+
+def _whole(low: int, high: int) -> _Check:
+    """The check of a whole number from ``low`` to ``high``."""
+    return lambda key, value: ranges.integer(value, _where(key), low, high,
+                                             error=partial(SettingsError, key))
 
 
 def _boolean(key: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
-                                 "Allowed: `true` or `false`.")
+        raise SettingsError(key, f"{_where(key)} must be `true` or `false`, "
+                                 f"not {ranges.shown(value)}.")
     return value
 
 
-def _unit(key: str, value: Any) -> float:
-    return _number(key, value, 0.0, 1.0, low_open=False, high_open=True)
-
-
-def _decay(key: str, value: Any) -> float:
-    return _number(key, value, 0.0, 1.0, low_open=False, high_open=False)
-
-
-def _eps(key: str, value: Any) -> float:
-    return _number(key, value, 0.0, 1e-2, low_open=True, high_open=False)
-
-
-def _alpha(key: str, value: Any) -> float:
-    return _number(key, value, 0.0, 1.0, low_open=True, high_open=True)
+_unit = _interval(0.0, 1.0, high_open=True)
+_decay = _interval(0.0, 1.0)
+_eps = _interval(0.0, 1e-2, low_open=True)
+_alpha = _interval(0.0, 1.0, low_open=True, high_open=True)
 
 
 def _betas(key: str, value: Any) -> tuple[float, float]:
     if not isinstance(value, list | tuple) or len(value) != 2:
-        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
-                                 "Allowed: a pair `[beta1, beta2]`, each in [0, 1).")
+        raise SettingsError(key, f"{_where(key)} must be a pair `[beta1, beta2]`, each in "
+                                 f"[0, 1), not {ranges.shown(value)}.")
     return (_unit(f"{key}[0]", value[0]), _unit(f"{key}[1]", value[1]))
 
 
-_Check = Callable[[str, Any], Any]
 _ADAM_KWARGS: Mapping[str, _Check] = {
     "betas": _betas, "eps": _eps, "weight_decay": _decay, "amsgrad": _boolean,
 }
@@ -148,14 +130,14 @@ def _optimizer(key: str, value: Any) -> str:
     if isinstance(value, str) and value.strip().lower() in by_lower:
         return by_lower[value.strip().lower()]
     allowed = ", ".join(f"`{name}`" for name in OPTIMIZERS)
-    raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
-                             f"Allowed: {allowed}.")
+    raise SettingsError(key, f"{_where(key)} must be one of {allowed}, "
+                             f"not {ranges.shown(value)}.")
 
 
 def _optimizer_kwargs(key: str, value: Any, optimizer: str) -> dict:
     if not isinstance(value, Mapping):
-        raise SettingsError(key, f"Setting `{key}`: {_show(value)} is not allowed. "
-                                 "Allowed: a dictionary of keyword arguments.")
+        raise SettingsError(key, f"{_where(key)} must be a dictionary of keyword arguments, "
+                                 f"not {ranges.shown(value)}.")
     checks = _KWARGS[optimizer]
     out: dict[str, Any] = {}
     for name, item in value.items():
@@ -172,12 +154,12 @@ def _optimizer_kwargs(key: str, value: Any, optimizer: str) -> dict:
 
 
 _SIMPLE: Mapping[str, _Check] = {
-    "lr": lambda k, v: _number(k, v, 0.0, 10.0, low_open=True, high_open=False),
-    "epochs": lambda k, v: _integer(k, v, 1, 50),
-    "batch_size": lambda k, v: _integer(k, v, 1, 4096),
-    "step_size": lambda k, v: _integer(k, v, 1, 50),
-    "gamma": lambda k, v: _number(k, v, 0.0, 1.0, low_open=True, high_open=False),
-    "seed": lambda k, v: _integer(k, v, 0, 2**31 - 1),
+    "lr": _interval(0.0, 10.0, low_open=True),
+    "epochs": _whole(1, 50),
+    "batch_size": _whole(1, 4096),
+    "step_size": _whole(1, 50),
+    "gamma": _interval(0.0, 1.0, low_open=True),
+    "seed": _whole(0, 2**31 - 1),
 }
 
 
@@ -194,7 +176,7 @@ def _check_value(key: str, value: Any, optimizer: str | None) -> Any:
 def _as_mapping(raw: Any) -> Mapping[str, Any]:
     if not isinstance(raw, Mapping) or not all(isinstance(k, str) for k in raw):
         raise SettingsError("settings", "The training settings must be a dictionary with "
-                                        f"string keys, got {_show(raw)}.")
+                                        f"string keys, not {ranges.shown(raw)}.")
     allowed = ", ".join(f"`{k}`" for k in _STUDENT_KEYS)
     for key in raw:
         if key not in _STUDENT_KEYS:
@@ -224,9 +206,9 @@ def parse_settings(raw: Any, *, fixed: Mapping[str, Any] = {},  # noqa: B006 - r
             imposed = _check_value(key, fixed[key], optimizer)
             if key in student and _check_value(key, student[key], optimizer) != imposed:
                 raise SettingsError(key, f"Setting `{key}`: the handout fixes it to "
-                                         f"{_show(imposed)}, but your settings give "
-                                         f"{_show(student[key])}. Remove `{key}` or set it "
-                                         f"to {_show(imposed)}.")
+                                         f"{ranges.shown(imposed)}, but your settings give "
+                                         f"{ranges.shown(student[key])}. Remove `{key}` or "
+                                         f"set it to {ranges.shown(imposed)}.")
             values[key] = imposed
         elif key in student:
             values[key] = _check_value(key, student[key], optimizer)

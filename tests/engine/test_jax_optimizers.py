@@ -290,6 +290,8 @@ CONSTANT = {"kind": "constant", "value": 0.1}
      r"step size must be in \[0, 10\]"),
     ({"name": "sgd", "hyper": {}, "step_size": {"kind": "constant", "value": 50}},
      r"step size"),
+    ({"name": "sgd", "hyper": {}, "step_size": {"kind": "constant", "value": 10**400}},
+     r"step size must be in \[0, 10\], not a 1329-bit integer"),
     ({"name": "sgd", "hyper": {}, "step_size": {"kind": "values", "values": [0.1] * 3}},
      r"each of the 10 training steps"),
     ({"name": "sgd", "hyper": {}, "step_size": {"kind": "values",

@@ -166,6 +166,9 @@ def test_a_replaced_call_is_refused():
     (lambda: L.Dense(10, activity_regularizer=R.l2(1e-3)), "activity_regularizer"),
     (lambda: L.Dense(10, activation=lambda x: x * 2), "activation"),
     (lambda: L.Dense(10, kernel_initializer="orthogonal"), "Orthogonal"),
+    (lambda: L.Dense(10, kernel_initializer=keras.initializers.RandomNormal(stddev=20.0)),
+     r"Layer 2 \(`dense.*`\): `stddev` of `kernel_initializer` must be in \[0, 10\], not 20\."),
+    (lambda: L.LeakyReLU(negative_slope=2.0), r"`negative_slope` must be in \[0, 1\], not 2\."),
 ])
 def test_rebuild_refuses_unsupported_layers(layer, words):
     described = describe_keras(_sequential(L.Flatten(), layer(), inputs=(28, 28, 1)))
@@ -272,6 +275,10 @@ def test_optimizer_steps_follow_keras(optimizer, exact):
     ("categorical_crossentropy", lambda: keras.optimizers.Adam(
         keras.optimizers.schedules.ExponentialDecay(0.1, 100, 0.9)), "schedule"),
     ("categorical_crossentropy", lambda: keras.optimizers.Lion(), "Lion"),
+    ("categorical_crossentropy", lambda: keras.optimizers.SGD(0.0),
+     r"Optimizer `SGD`: `learning_rate` must be in \(0, 10\], not 0\."),
+    ("categorical_crossentropy", lambda: keras.optimizers.Adam(clipnorm=-1.0),
+     r"Optimizer `Adam`: `clipnorm` must be in \(0, 1000000\], not -1\."),
     ("hinge", lambda: "sgd", "hinge"),
     (lambda y, p: keras.ops.mean(p), lambda: "sgd", "not a loss"),
 ])

@@ -86,7 +86,7 @@ def test_unknown_optimizer_names_the_allowed_ones():
         assert name in str(err.value)
 
 
-@pytest.mark.parametrize("lr", [0, -0.1, 10.5, math.nan, math.inf, "0.1", True, None])
+@pytest.mark.parametrize("lr", [0, -0.1, 10.5, math.nan, math.inf, "0.1", True, None, 10**400])
 def test_bad_learning_rate(lr):
     with pytest.raises(SettingsError, match=r"`lr`.*\(0, 10\]") as err:
         parse_settings({"optimizer": "SGD", "lr": lr}, defaults=DEFAULTS)
