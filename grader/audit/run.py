@@ -193,7 +193,8 @@ def _why_not_equivalent(mutant: Mutant, pack: Pack, probes: dict[str, Probe],
     finally:
         path.write_text(mutant.source, encoding="utf-8")
     if not reached:
-        return f"same outputs on the probes, but no probe runs `{mutant.function}`"
+        return (f"same outputs on the probes, but no probe runs the edited statement (in "
+                f"`{mutant.function}`)")
     return None
 
 

@@ -242,7 +242,7 @@ def test_a_survivor_with_the_references_outputs_on_the_probes_is_equivalent(tmp_
     assert same.status == SAME_OUTPUTS, same.message
     assert bug.status == SURVIVED and "differs on probe_double" in bug.message
     assert unreached.status == SURVIVED
-    assert "no probe runs `plot_something`" in unreached.message
+    assert "no probe runs the edited statement (in `plot_something`)" in unreached.message
 
 
 def test_an_edit_in_code_the_definitions_load_drops_is_not_loaded():
