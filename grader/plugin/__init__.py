@@ -7,9 +7,10 @@ worker process. This plugin records every graded test's outcome and a student-fa
 (never the test's source) in a state file that :mod:`grader.runner` turns into results.json;
 run by hand, it prints a score table instead.
 
-This module is what pytest loads (the ``pytest11`` entry point ``grader``): it declares the
-options and, once they are parsed, registers one plugin object per concern, as pytest does
-with its own: :class:`~grader.plugin.selection.Selection` (which tests run),
+This module is what pytest loads (the ``pytest11`` entry point ``grader``): it adds the
+options (declared in :mod:`grader.options`) and, once they are parsed, registers one plugin
+object per concern, as pytest does with its own:
+:class:`~grader.plugin.selection.Selection` (which tests run),
 :class:`~grader.plugin.fixtures.Fixtures` (``student`` and the rest),
 :class:`~grader.plugin.recording.Recording` (outcomes, the state file) and
 :class:`~grader.plugin.summary.ScoreTable`.
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 import pytest
 
+from grader.options import GPU_MODES, add_pytest_options
 from grader.plugin.fixtures import Fixtures
 from grader.plugin.recording import Recording
-from grader.plugin.selection import DEFERRED, GPU_MODES, Selection
+from grader.plugin.selection import DEFERRED, Selection
 from grader.plugin.session import configure_session
 from grader.plugin.state import STATE_KEY, new_state
 from grader.plugin.summary import ScoreTable
@@ -30,24 +32,7 @@ __all__ = ["DEFERRED", "GPU_MODES", "STATE_KEY", "pytest_addoption", "pytest_con
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("grader", "grading a submission")
-    group.addoption("--submission", help="the student's file, notebook, folder or zip")
-    group.addoption("--assignment", help="the assignment pack (default: from the test path)")
-    group.addoption("--public-only", action="store_true", help="run only visible tests")
-    group.addoption("--fast", action="store_true", help="leave out slow and gpu tests")
-    group.addoption("--load-mode", choices=("definitions", "all"),
-                    help="load only definitions (default) or run all top-level code")
-    group.addoption("--gpu-tests", choices=GPU_MODES, default="run",
-                    help="the tests graded later (marked gpu, or with a --later-marks mark): "
-                         "run them (gpu ones skip without CUDA), defer them to a later batch, "
-                         "run only them, or auto: defer them when there is no CUDA GPU")
-    group.addoption("--later-marks", default="gpu",
-                    help="comma-separated marks of the tests graded later (default: gpu)")
-    group.addoption("--train-on-cpu", action="store_true",
-                    help="run the gpu tests' training on the CPU (grader check --train: an "
-                         "estimate of the GPU run)")
-    group.addoption("--grader-state", help="(internal) where to record outcomes")
-    group.addoption("--no-landlock", action="store_true", help="(debug) no file-system sandbox")
+    add_pytest_options(parser.getgroup("grader", "grading a submission"))
 
 
 def pytest_configure(config: pytest.Config) -> None:

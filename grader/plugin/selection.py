@@ -8,7 +8,6 @@ import pytest
 
 from grader.devices import cuda_available
 
-GPU_MODES = ("run", "defer", "only", "auto")
 DEFERRED = "deferred: graded later"
 
 
