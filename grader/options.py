@@ -13,7 +13,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the `grader` command does not import pytest for its flags
+    import pytest
 
 GPU_MODES = ("run", "defer", "only", "auto")
 LOAD_MODES = ("definitions", "all")
@@ -75,9 +78,9 @@ class Option:
             return [self.flag] if bool(value) != self.inverted else []
         return [] if value is None or value == "" else [self.flag, str(value)]
 
-    def parser_kwargs(self, help: str | None, default: str | None) -> dict[str, Any]:
+    def parser_kwargs(self, help_text: str | None, default: str | None) -> dict[str, Any]:
         """``add_argument`` keywords, for pytest's parser and argparse alike."""
-        kwargs: dict[str, Any] = {"help": help}
+        kwargs: dict[str, Any] = {"help": help_text}
         if self.switch:
             kwargs["action"] = "store_true"
         if self.choices:
@@ -87,6 +90,7 @@ class Option:
         return kwargs
 
     def form(self, verb: str) -> CliForm | None:
+        """How ``verb`` shows this option (None: it does not)."""
         return next((f for f in self.cli if f.verb == verb), None)
 
 
@@ -121,7 +125,7 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
-def add_pytest_options(group: Any) -> None:
+def add_pytest_options(group: pytest.OptionGroup) -> None:
     """The plugin's options, on pytest's option group (pytest's own are left to it)."""
     for option in OPTIONS:
         if option.pytest_dest is None:
