@@ -44,11 +44,11 @@ RUNNER_FIELDS = ("overall_timeout_s", "progress_fd")
 
 @dataclass(frozen=True)
 class CliForm:
-    """How one verb of the `grader` command shows an option: its own help text (None: the
-    flag alone), and its own default where it differs from the option's."""
+    """How one verb of the `grader` command shows an option: the help text (``""``: the
+    pytest option's, None: the flag alone), and its own default where it differs."""
 
     verb: str
-    help: str | None
+    help: str | None = ""
     default: str | None = None
 
 
@@ -100,12 +100,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--public-only", "run only visible tests", field="public_only", switch=True,
            cli=(CliForm("grade", "only the tests students see"),)),
     Option("--fast", "leave out slow and gpu tests", field="fast", switch=True,
-           cli=(CliForm("grade", "leave out slow and gpu tests"),
-                CliForm("batch", "leave out slow and gpu tests"))),
+           cli=(CliForm("grade"), CliForm("batch"))),
     Option("--load-mode", "load only definitions (default) or run all top-level code",
-           field="load_mode", choices=LOAD_MODES,
-           cli=(CliForm("grade", "load only definitions (default) or run all top-level "
-                                 "code"),)),
+           field="load_mode", choices=LOAD_MODES, cli=(CliForm("grade"),)),
     Option("--gpu-tests", "the tests graded later (marked gpu, or with a --later-marks mark): "
                           "run them (gpu ones skip without CUDA), defer them to a later batch, "
                           "run only them, or auto: defer them when there is no CUDA GPU",
@@ -149,7 +146,8 @@ def add_cli_options(parser: argparse.ArgumentParser, verb: str, *fields: str) ->
         form = option.form(verb)
         if form is not None and (not fields or option.field in fields):
             parser.add_argument(option.flag, **option.parser_kwargs(
-                form.help, option.default if form.default is None else form.default))
+                option.help if form.help == "" else form.help,
+                option.default if form.default is None else form.default))
 
 
 def cli_values(args: argparse.Namespace, verb: str) -> dict[str, Any]:
