@@ -18,6 +18,7 @@ from grader.batch.cluster import ClusterError
 from grader.batch.roster import RosterError
 from grader.canary import CanaryFailed, environment_problem_results, run_canary
 from grader.devices import cuda_available
+from grader.options import add_cli_options, cli_values
 from grader.packs import PackNotFound, available_packs, load_pack
 from grader.report import NOT_RUN_STATUSES, score_table
 from grader.results import Results, failure_results, reserve_results, write_results
@@ -83,8 +84,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if _missing(args.submission):
         return 2
     pack = load_pack(_pack_name(args.assignment, args.submission))
-    options = GradeOptions(public_only=args.public_only, fast=args.fast, load_mode=args.load_mode,
-                           overall_timeout_s=args.timeout, gpu_tests=args.gpu_tests)
+    options = GradeOptions(**cli_values(args, "grade"), overall_timeout_s=args.timeout)
     results = grade(args.submission, pack, options)
     _show(results, pack.title, args.submission)
     if results.extra_data.get("detail"):
@@ -155,7 +155,7 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
     try:
         pack = load_pack(_pack_name(args.assignment, args.submission_dir))
         # No GPU on Gradescope: the later tests show as "graded later", 0/0, until merged.
-        options = GradeOptions(gpu_tests=args.gpu_tests)
+        options = GradeOptions(**cli_values(args, "gradescope"))
         canary = run_canary(pack, options)  # cached when setup.sh's canary passed
         if canary.ok:
             data = grade(args.submission_dir, pack, options).to_json()
@@ -284,14 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("submission", help="solution.py, a notebook, a folder or a zip")
     g.add_argument("--assignment", help=ASSIGNMENT_HELP)
     g.add_argument("--results", help="also write Gradescope-format JSON here")
-    g.add_argument("--public-only", action="store_true", help="only the tests students see")
-    g.add_argument("--fast", action="store_true", help="leave out slow and gpu tests")
-    g.add_argument("--load-mode", choices=("definitions", "all"),
-                   help="load only definitions (default) or run all top-level code")
+    add_cli_options(g, "grade", "public_only", "fast", "load_mode")
     g.add_argument("--timeout", type=float, help="overall time limit in seconds")
-    g.add_argument("--gpu-tests", choices=("run", "defer", "only", "auto"), default="run",
-                   help="the tests graded later (gpu, or deferred by the pack): run (default), "
-                        "defer, only, or auto (defer without a CUDA GPU)")
+    add_cli_options(g, "grade", "gpu_tests")  # after --timeout, where --help has it
     g.set_defaults(func=cmd_grade)
 
     c = sub.add_parser("check", help="students: run the public tests on your solution")
@@ -308,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--submission-dir", default=GRADESCOPE_SUBMISSION)
     s.add_argument("--results", default=GRADESCOPE_RESULTS)
     s.add_argument("--assignment")
-    s.add_argument("--gpu-tests", choices=("run", "defer", "only", "auto"), default="auto")
+    add_cli_options(s, "gradescope")
     s.set_defaults(func=cmd_gradescope)
 
     from grader.autograder.build import add_build_parser
@@ -329,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--gpu-fraction", type=float, default=0.25,
                    help="share of a GPU per training job on the cluster (default 0.25)")
     b.add_argument("--timeout", type=float, help="overall time limit per submission (s)")
-    b.add_argument("--fast", action="store_true", help="leave out slow and gpu tests")
+    add_cli_options(b, "batch")
     b.add_argument("--force", action="store_true", help="regrade even what is up to date")
     b.add_argument("--no-similarity", action="store_true", help="skip the similarity report")
     b.add_argument("--quiet", action="store_true", help="no progress bar")

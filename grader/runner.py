@@ -20,28 +20,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from grader import __version__
+from grader.options import GradeOptions, pytest_args
 from grader.packs import Pack
 from grader.report import results_from_events
 from grader.results import Results, failure_results
 from grader.worker import sandbox
 from grader.worker.client import LEASES_ENV
-
-
-@dataclass(frozen=True)
-class GradeOptions:
-    public_only: bool = False
-    fast: bool = False
-    load_mode: str | None = None
-    overall_timeout_s: float | None = None
-    landlock: bool = True
-    gpu_tests: str = "run"  # run | defer | only | auto (see the plugin's --gpu-tests)
-    train_on_cpu: bool = False  # grader check --train: the gpu tests, trained on the CPU
-    select: str | None = None   # a pytest -k expression (grader check --train PROBLEM)
-    progress_fd: int | None = None  # a terminal for training progress bars (train.progress)
 
 
 def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = GradeOptions()
@@ -53,20 +40,15 @@ def grade(submission: str | os.PathLike, pack: Pack, options: GradeOptions = Gra
         state = Path(tmp) / "state.jsonl"
         ini = Path(tmp) / "pytest.ini"
         ini.write_text("[pytest]\n")
+        run = {"submission": str(submission), "assignment": pack.name,
+               "grader_state": str(state), "later_marks": ",".join(pack.later_marks)}
         cmd = [
             sys.executable, "-m", "pytest", str(pack.tests_dir),
-            "--assignment", pack.name, "--submission", str(submission),
-            "--grader-state", str(state), "-c", str(ini), "--rootdir", str(pack.tests_dir),
+            "-c", str(ini), "--rootdir", str(pack.tests_dir),
             "-p", "no:cacheprovider", "--assert=plain", "-q", "--no-header", "-rN",
             "--timeout", "0" if options.train_on_cpu else str(pack.test_timeout_s),
+            *pytest_args(options, run),
         ]
-        cmd += ["--train-on-cpu"] if options.train_on_cpu else []
-        cmd += ["-k", options.select] if options.select else []
-        cmd += ["--public-only"] if options.public_only else []
-        cmd += ["--fast"] if options.fast else []
-        cmd += ["--load-mode", options.load_mode] if options.load_mode else []
-        cmd += [] if options.landlock else ["--no-landlock"]
-        cmd += ["--gpu-tests", options.gpu_tests, "--later-marks", ",".join(pack.later_marks)]
         leases = Path(tmp) / "leases.jsonl"
         try:
             # the trusted process never takes most of a GPU the batch's other jobs share
