@@ -78,7 +78,7 @@ class Worker:
         # before the tests of the functions that work.
         self.timed_out: dict[str, float] = {}
         # (target, name) -> the grader's function answering the worker's calls of a stand-in:
-        # ``function(args, kwargs, state) -> (result, new_state)`` (see grader.standins)
+        # ``function(args, kwargs, state) -> (result, new_state)`` (grader.checks.charged_once)
         self.stand_ins: dict[tuple[int | None, str], Any] = {}
         self.received = 0  # bytes read from the worker since the last reset (one test)
         self.guard: MemoryGuard | None = None  # memory_mb over all its processes

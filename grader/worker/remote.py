@@ -70,8 +70,8 @@ class RemoteObject:
                     ) -> Iterator[None]:
         """Within the block, calls of ``functions``' names on this object run the grader's
         functions instead (``f(args, kwargs, state) -> (result, new_state)``, see
-        :mod:`grader.standins`); ``sync`` names the attributes sent along and written back
-        (e.g. ``weights``)."""
+        :mod:`grader.checks.charged_once`); ``sync`` names the attributes sent along and
+        written back (e.g. ``weights``)."""
         worker: Any = self._worker
         target = self._handle.id
         names = list(functions)
