@@ -1,8 +1,12 @@
 """How well do the packs' own tests catch the bugs students make? Audits each pack's
-reference (``grader audit``, sampled, --fast) and prints its kill rate and runtime.
+reference (``grader audit``, sampled, --fast unless --slow) and prints its kill rate and
+runtime.
 
 Usage: python bench/audit_packs.py [--packs ift6135_a1 ...] [--sample 20] [--seed 0] [-j 2]
-       [--out DIR]   (DIR/<pack>/audit.md and audit.json: every survivor with its diff)
+       [--slow] [--out DIR]
+  --slow: the slow and gpu tests too (the gpu ones need a CUDA GPU: on a GPU box, this is the
+          audit that can judge what only training shows)
+  DIR/<pack>/audit.md, .html and .json: every survivor with its diff
 """
 
 from __future__ import annotations
@@ -26,18 +30,21 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("-j", "--jobs", type=int, default=2)
+    parser.add_argument("--slow", action="store_true",
+                        help="also run the slow and gpu tests (default: --fast)")
     parser.add_argument("--out", help="keep the reports here (default: a temporary folder)")
     args = parser.parse_args()
     out = Path(args.out or tempfile.mkdtemp(prefix="audit-bench-"))
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
-          f"--sample {args.sample} --seed {args.seed} -j {args.jobs}, --fast")
+          f"--sample {args.sample} --seed {args.seed} -j {args.jobs}, "
+          f"{'--slow' if args.slow else '--fast'}")
     print("| pack | mutants (sampled / enumerated) | killed | survived | timed out | errors "
           "| equivalent (probes / not loaded) | unexplained survivors | kill rate | reference "
           "| wall time |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for name in args.packs:
         audit = audit_pack(load_pack(name), sample_size=args.sample, seed=args.seed,
-                           jobs=args.jobs, fast=True)
+                           jobs=args.jobs, fast=not args.slow)
         write_report(audit, out / name)
         rate = audit.kill_rate
         graded = len(audit.outcomes) - audit.count(SAME_SOURCE)
