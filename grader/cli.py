@@ -214,7 +214,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     """``grader audit PACK``: how many mutants of the reference the pack's tests catch."""
     from grader.audit.report import write_report
-    from grader.audit.run import audit_pack
+    from grader.audit.run import SURVIVED, audit_pack
 
     pack = load_pack(args.pack)
     out = Path(args.out or f"audit-{pack.name}")
@@ -229,12 +229,15 @@ def cmd_audit(args: argparse.Namespace) -> int:
                        fast=not args.slow, timeout_s=args.timeout, progress=progress)
     md, js = write_report(audit, out)
     rate = audit.kill_rate
+    gaps = sum(o.status == SURVIVED and not o.explained for o in audit.outcomes)
+    equivalent = sum(o.status.startswith("equivalent") for o in audit.outcomes)
     print(f"{pack.name}: kill rate {'n/a' if rate is None else f'{rate:.1%}'} (killed "
-          f"{audit.count('killed')}, survived {audit.count('survived')}, timed out "
-          f"{audit.count('timed out')}, errors {audit.count('error')}) in {audit.seconds:.1f} s"
+          f"{audit.count('killed')}, survived {audit.count(SURVIVED)} of which {gaps} "
+          f"unexplained, timed out {audit.count('timed out')}, errors {audit.count('error')}; "
+          f"{equivalent} equivalent) in {audit.seconds:.1f} s"
           + ("" if audit.baseline.full_marks else
              "; the reference itself does not have full marks"))
-    print(f"Report: {md} and {js}")
+    print(f"Report: {md} (and .html) and {js}")
     return 1 if audit.count("error") else 0
 
 
