@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from grader.audit.report import write_report
-from grader.audit.run import NOT_LOADED, SAME_OUTPUTS, SAME_SOURCE, SURVIVED, audit_pack
+from grader.audit.run import NOT_LOADED, SAME_OUTPUTS, audit_pack
 from grader.packs import load_pack
 
 PACKS = ("ift6135_a1", "cs155_set4", "ece1513_a4", "keras_a7")
@@ -47,12 +47,11 @@ def main() -> None:
                            jobs=args.jobs, fast=not args.slow)
         write_report(audit, out / name)
         rate = audit.kill_rate
-        graded = len(audit.outcomes) - audit.count(SAME_SOURCE)
-        print(f"| {name} | {graded} / {len(audit.enumeration.mutants)} | "
+        print(f"| {name} | {audit.sampled} / {len(audit.enumeration.mutants)} | "
               f"{audit.count('killed')} | {audit.count('survived')} | "
               f"{audit.count('timed out')} | {audit.count('error')} | "
               f"{audit.count(SAME_OUTPUTS)} / {audit.count(NOT_LOADED)} | "
-              f"{sum(o.status == SURVIVED and not o.explained for o in audit.outcomes)} | "
+              f"{len(audit.gaps)} | "
               f"{'n/a' if rate is None else f'{rate:.1%}'} | "
               f"{'full marks' if audit.baseline.full_marks else 'NOT full marks'} "
               f"({audit.baseline.seconds:.1f} s) | {audit.seconds:.1f} s |", flush=True)

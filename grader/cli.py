@@ -229,10 +229,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
                        fast=not args.slow, timeout_s=args.timeout, progress=progress)
     md, js = write_report(audit, out)
     rate = audit.kill_rate
-    gaps = sum(o.status == SURVIVED and not o.explained for o in audit.outcomes)
     equivalent = sum(o.status.startswith("equivalent") for o in audit.outcomes)
     print(f"{pack.name}: kill rate {'n/a' if rate is None else f'{rate:.1%}'} (killed "
-          f"{audit.count('killed')}, survived {audit.count(SURVIVED)} of which {gaps} "
+          f"{audit.count('killed')}, survived {audit.count(SURVIVED)} of which {len(audit.gaps)} "
           f"unexplained, timed out {audit.count('timed out')}, errors {audit.count('error')}; "
           f"{equivalent} equivalent) in {audit.seconds:.1f} s"
           + ("" if audit.baseline.full_marks else

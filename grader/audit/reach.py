@@ -41,17 +41,10 @@ def canary(source: str, line: int) -> str | None:
     the start of the function, for an edit in a ``def`` line: a default or a decorator); None
     where that statement is module-level code."""
     tree = ast.parse(source)
-    holder: tuple[list[ast.stmt], int] | None = None
-    depth = -1
-    for block in _blocks(tree):
-        for i, statement in enumerate(block):
-            if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
-                level = _depth(tree, statement)
-                if level > depth:
-                    holder, depth = (block, i), level
-    if holder is None:
+    found = _innermost(tree.body, line)
+    if found is None:
         return None
-    block, i = holder
+    block, i = found
     statement = block[i]
     alarm = ast.parse(f"raise RuntimeError({CANARY!r})").body[0]
     if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -64,27 +57,26 @@ def canary(source: str, line: int) -> str | None:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
-def _blocks(tree: ast.AST) -> Iterator[list[ast.stmt]]:
-    """Every statement list in ``tree`` (bodies, else and finally blocks, handlers)."""
-    for node in ast.walk(tree):
-        for name in ("body", "orelse", "finalbody"):
-            block = getattr(node, name, None)
-            if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
-                yield block
-        for handler in getattr(node, "handlers", []) or []:
-            yield handler.body
-        for case in getattr(node, "cases", []) or []:
-            yield case.body
+def _innermost(block: list[ast.stmt], line: int) -> tuple[list[ast.stmt], int] | None:
+    """The statement list and index of the innermost statement holding ``line``."""
+    for i, statement in enumerate(block):
+        if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+            for inner in _blocks(statement):
+                found = _innermost(inner, line)
+                if found is not None:
+                    return found
+            return block, i
+    return None
 
 
-def _depth(tree: ast.AST, target: ast.stmt) -> int:
-    """How many statements enclose ``target``."""
-    def walk(node: ast.AST, level: int) -> int:
-        if node is target:
-            return level
-        for child in ast.iter_child_nodes(node):
-            found = walk(child, level + isinstance(node, ast.stmt))
-            if found >= 0:
-                return found
-        return -1
-    return walk(tree, 0)
+def _blocks(statement: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """The statement lists directly inside ``statement`` (bodies, else and finally blocks,
+    handlers, match cases)."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(statement, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            yield block
+    for handler in getattr(statement, "handlers", []) or []:
+        yield handler.body
+    for case in getattr(statement, "cases", []) or []:
+        yield case.body

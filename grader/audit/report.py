@@ -10,6 +10,7 @@ from typing import Any
 
 from markdown_it import MarkdownIt
 
+from grader.audit.mutants import Mutant
 from grader.audit.operators import OPERATORS
 from grader.audit.run import (
     ERROR,
@@ -41,11 +42,10 @@ def render_markdown(audit: Audit) -> str:
     b, e = audit.baseline, audit.enumeration
     counts = {s: audit.count(s) for s in COLUMNS}
     judged = counts[KILLED] + counts[SURVIVED] + counts[TIMED_OUT]
-    graded = len(audit.outcomes) - counts[SAME_SOURCE]
     lines = [
         f"# Mutation audit of `{audit.pack}`", "",
         f"Reference: `{audit.reference}`. Options: {'--fast' if audit.fast else '--slow'}, "
-        f"-j {audit.jobs}, seed {audit.seed}; {graded} of {len(e.gradable)} mutants graded"
+        f"-j {audit.jobs}, seed {audit.seed}; {audit.sampled} of {len(e.gradable)} mutants sampled"
         + (f" (--sample {audit.sample_size})" if audit.sample_size else "") +
         f"; {audit.seconds:.1f} s in all.", "",
         f"Baseline: the unmodified reference scores {b.score:g} of the {b.runnable_max:g} "
@@ -84,25 +84,26 @@ def render_markdown(audit: Audit) -> str:
                   f"{_cell(o.mutant.note)} | {o.status} | {_cell(o.killed_by or o.message)} |"
                   for o in outcomes]
     survivors = [o for o in audit.outcomes if o.status == SURVIVED]
-    gaps = [o for o in survivors if not o.explained]
-    lines += ["", f"## Survivors ({len(survivors)}: {len(gaps)} unexplained)", ""]
+    lines += ["", f"## Survivors ({len(survivors)}: {len(audit.gaps)} unexplained)", ""]
     if not survivors:
         lines.append("None: every graded mutant lost points or timed out.")
     for o in survivors:
-        m = o.mutant
-        lines += [f"### `{m.id}`: line {m.line}, in `{m.function}`: {m.note}", "",
-                  f"Scored {o.score:g}, as the reference did. {o.message}".strip(), "",
-                  f"Why: {o.explained}." if o.explained else
-                  "**Unexplained: a gap in the pack's tests.**", "",
-                  "```diff", m.diff.rstrip("\n"), "```", ""]
+        lines += _mutant_section(o.mutant, [
+            f"Scored {o.score:g}, as the reference did. {o.message}".strip(), "",
+            f"Why: {o.explained}." if o.explained else
+            "**Unexplained: a gap in the pack's tests.**", ""])
     equivalent = [o for o in audit.outcomes if o.status == SAME_OUTPUTS]
     if equivalent:
         lines += ["", f"## Equivalent on the probes ({len(equivalent)})", ""]
     for o in equivalent:
-        m = o.mutant
-        lines += [f"### `{m.id}`: line {m.line}, in `{m.function}`: {m.note}", "",
-                  "```diff", m.diff.rstrip("\n"), "```", ""]
+        lines += _mutant_section(o.mutant)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _mutant_section(m: Mutant, notes: list[str] = ()) -> list[str]:
+    """A heading naming the mutant, ``notes``, and its diff."""
+    return [f"### `{m.id}`: line {m.line}, in `{m.function}`: {m.note}", "", *notes,
+            "```diff", m.diff.rstrip("\n"), "```", ""]
 
 
 def _probes_sentence(audit: Audit) -> str:
@@ -111,7 +112,7 @@ def _probes_sentence(audit: Audit) -> str:
                 "survivor is called equivalent.")
     return (f"each gave the reference's own outputs on all {len(audit.probes)} probes ("
             + ", ".join(f"`{p}`" for p in audit.probes) + "), and a canary copy of it that "
-            "raises in the edited function changed them (the probes run that function). Same "
+            "raises just before the edited statement changed them (the probes run it). Same "
             "outputs on these inputs is evidence of equivalence, not proof: the equivalent "
             "mutants are listed below with their diffs too.")
 
@@ -148,8 +149,7 @@ def to_json(audit: Audit) -> dict[str, Any]:
         "kill_rate": audit.kill_rate,
         "probes": audit.probes,
         "counts": {s: audit.count(s) for s in COLUMNS},
-        "unexplained_survivors": [o.mutant.id for o in audit.outcomes
-                                  if o.status == SURVIVED and not o.explained],
+        "unexplained_survivors": [o.mutant.id for o in audit.gaps],
         "enumerated": {"mutants": len(e.mutants), "gradable": len(e.gradable),
                        "not_compiling": e.not_compiling, "duplicates": e.duplicates},
         "seconds": round(audit.seconds, 2),

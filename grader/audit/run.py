@@ -76,6 +76,16 @@ class Audit:
         return sum(o.status == status for o in self.outcomes)
 
     @property
+    def sampled(self) -> int:
+        """The mutants sampled (graded, or found equivalent without grading)."""
+        return len(self.outcomes) - self.count(SAME_SOURCE)
+
+    @property
+    def gaps(self) -> list[Outcome]:
+        """The survivors no reason the pack states explains."""
+        return [o for o in self.outcomes if o.status == SURVIVED and not o.explained]
+
+    @property
     def kill_rate(self) -> float | None:
         """killed / (killed + survived + timed out); equivalents and errors left out."""
         judged = self.count(KILLED) + self.count(SURVIVED) + self.count(TIMED_OUT)
