@@ -115,6 +115,8 @@ def _test_result(meta: dict, outcome: dict | None, stopped_because: str) -> Test
     )
     if meta.get("gpu"):
         result.extra["gpu"] = True
+    if meta.get("uses"):
+        result.extra["uses"] = list(meta["uses"])
     if outcome is None:
         result.output = NOT_RUN.format(why=stopped_because)
         return result

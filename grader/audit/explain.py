@@ -3,8 +3,8 @@ only tests worth 0 points do, or the tests that would judge it further were left
 --fast: the slow and GPU ones). A survivor none of these explain is a gap in the pack's tests.
 
 The edited function is matched to the ``function`` each graded test names (``NN.train_loop``
-to "train_loop", ``loss`` to "loss (Problem 2)"); module-level code to the names it binds
-(``BASELINE = {...}`` to "BASELINE").
+to "train_loop", ``loss`` to "loss (Problem 2)") and to the names it says it ``uses``;
+module-level code to the names it binds (``BASELINE = {...}`` to "BASELINE").
 """
 
 from __future__ import annotations

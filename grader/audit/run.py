@@ -133,12 +133,14 @@ def _baseline(results: Results, seconds: float) -> Baseline:
     ran = [t for t in results.tests if t.status not in NOT_RUN_STATUSES]
     graded: dict[str, Graded] = {}
     for t in results.tests:
-        entry = graded.setdefault(t.tags[0] if t.tags else "", Graded())
-        if t.status in NOT_RUN_STATUSES:
-            entry.left_out += t.max_score
-            entry.left_out_tests.append(t.name)
-        else:
-            entry.ran += t.max_score
+        # the function the test is tagged with, and the other names it says it uses
+        for name in dict.fromkeys([t.tags[0] if t.tags else "", *t.extra.get("uses", ())]):
+            entry = graded.setdefault(name, Graded())
+            if t.status in NOT_RUN_STATUSES:
+                entry.left_out += t.max_score
+                entry.left_out_tests.append(t.name)
+            else:
+                entry.ran += t.max_score
     return Baseline(score=results.score, runnable_max=sum(t.max_score for t in ran),
                     scores={_key(t): t.score for t in results.tests},
                     lost=[t.name for t in ran if t.score < t.max_score], seconds=seconds,

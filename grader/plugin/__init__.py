@@ -1,7 +1,9 @@
 """The pytest plugin that turns a pack's tests into a grade.
 
 Tests say what they are worth with ``@pytest.mark.graded(points=2, function="softmax")``
-(optionally ``visibility="after_published"`` for hidden tests, ``name=...``). The ``student``
+(optionally ``visibility="after_published"`` for hidden tests, ``name=...``, and
+``uses=["TRAINING_2C"]`` for other names of the submission the test also judges, which
+``grader audit`` reads). The ``student``
 fixture hands them the submission as a :class:`~grader.worker.proxy.Student`, running in a
 worker process. This plugin records every graded test's outcome and a student-facing message
 (never the test's source) in a state file that :mod:`grader.runner` turns into results.json;
@@ -36,7 +38,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "graded(points, function, visibility, name): a graded test")
+    config.addinivalue_line("markers",
+                            "graded(points, function, visibility, name, uses): a graded test")
     config.addinivalue_line("markers", "slow: long-running; left out by --fast")
     config.addinivalue_line("markers", "gpu: needs a CUDA GPU")
     config.stash[STATE_KEY] = new_state()

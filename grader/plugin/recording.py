@@ -80,13 +80,17 @@ def graded_meta(item: pytest.Item, number: int) -> dict | None:
     kwargs = mark.kwargs
     if "points" not in kwargs or "function" not in kwargs:
         raise pytest.UsageError(f"{item.nodeid}: graded() needs points= and function=")
+    uses = kwargs.get("uses", ())
+    if isinstance(uses, str) or not all(isinstance(u, str) for u in uses):
+        raise pytest.UsageError(f"{item.nodeid}: graded(uses=...) is a list of names")
     doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
     name = kwargs.get("name") or (doc[0] if doc else item.name)
     if "[" in item.name and not kwargs.get("name"):
         name += " " + item.name[item.name.index("["):]
     return {
         "nodeid": item.nodeid, "name": name, "points": float(kwargs["points"]),
-        "function": kwargs["function"], "visibility": kwargs.get("visibility", "visible"),
+        "function": kwargs["function"], "uses": list(uses),
+        "visibility": kwargs.get("visibility", "visible"),
         "number": str(number), "gpu": item.get_closest_marker("gpu") is not None,
         "slow": item.get_closest_marker("slow") is not None,
     }

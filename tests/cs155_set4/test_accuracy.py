@@ -18,7 +18,7 @@ from .common import PROBLEMS, describe_runs, run_curves, train_problem
 
 THRESHOLD_CASES = [
     pytest.param(name, marks=(pytest.mark.gpu, pytest.mark.graded(
-        points=p["points"], function=p["builder"],
+        points=p["points"], function=p["builder"], uses=[p["training"]],
         name=f"{name}: best test accuracy reaches {p['threshold']:.1%}"
              + (" (extra credit)" if p.get("extra_credit") else ""))), id=name)
     for name, p in PROBLEMS.items()

@@ -325,3 +325,22 @@ def test_a_survivor_is_explained_only_by_what_the_pack_states():
     assert explain(edited_names("<module>", source, 1), graded) == ""  # a gap
     assert "`X`" in explain(edited_names("<module>", source, 2), graded)
     assert explain({"loss"}, graded) == ""
+
+
+def test_a_test_that_says_what_it_uses_explains_survivors_in_those_names():
+    """A GPU test tagged with a builder also judges the training dict it names in ``uses``:
+    an edit of that dict, left to the GPU test by --fast, is explained by it."""
+    results = graded.Results(tests=[
+        graded.TestResult(name="3G: reaches 98.5 %", max_score=2, status="skipped",
+                          tags=["build_model_3g", "gpu"], extra={"uses": ["TRAINING_3G"]}),
+        graded.TestResult(name="3G: settings are valid", max_score=1, status="passed",
+                          score=1, tags=["TRAINING_3G"]),
+    ])
+    baseline = _baseline(results, 0.0)
+    source = 'TRAINING_3G = {"step_size": 5, "gamma": 0.1}\n'
+    why = explain(edited_names("<module>", source, 1), baseline.graded)
+    assert "3G: reaches 98.5 %" in why and "left out" in why
+    assert baseline.graded["TRAINING_3G"].ran == 1
+    # without ``uses`` the same edit is a gap: the pack does not say the GPU test judges it
+    del results.tests[0].extra["uses"]
+    assert explain(edited_names("<module>", source, 1), _baseline(results, 0.0).graded) == ""

@@ -69,3 +69,23 @@ def test_run_by_hand_it_prints_the_score_table(probe, capsys):
     assert pytest.main(probe) == 0
     out = capsys.readouterr().out
     assert "= grade =" in out and "Total: 3 / 3" in out
+
+
+@pytest.mark.parametrize("uses, ok", [('["TRAINING"]', True), ('"TRAINING"', False),
+                                      ("[1]", False)])
+def test_graded_uses_is_a_list_of_names_recorded_with_the_test(uses, ok, tmp_path, monkeypatch):
+    monkeypatch.setenv("GRADER_PACKS_ROOT", str(PACKROOT))
+    probe = tmp_path / f"test_uses_{ok}_{len(uses)}.py"  # one module name per case
+    probe.write_text(
+        "import pytest\n\n\n"
+        f"@pytest.mark.graded(points=1, function='build', uses={uses})\n"
+        "def test_trains():\n    pass\n")
+    state = tmp_path / "state.jsonl"
+    code = pytest.main([str(probe), "-p", "no:cacheprovider", "-q",
+                        "--import-mode=importlib", "--assignment", "mini",
+                        "--grader-state", str(state)])
+    if not ok:
+        assert code == pytest.ExitCode.USAGE_ERROR
+        return
+    collected = json.loads(state.read_text().splitlines()[0])
+    assert code == 0 and collected["tests"][0]["uses"] == ["TRAINING"]

@@ -20,6 +20,7 @@ WD = SETTINGS["weight_decay"]
 
 @pytest.mark.gpu
 @pytest.mark.graded(points=2, function=WD["results"],
+                    uses=[SETTINGS["models"]["weight_decay"], WD["training"]],
                     name="2.4: the sweep, re-run by the grader, reproduces your accuracies")
 def test_sweep_reproduces_report(student, mnist_pixels_on_gpu, feedback, curves):
     reported = sweep_results(student)
@@ -44,6 +45,7 @@ def test_sweep_reproduces_report(student, mnist_pixels_on_gpu, feedback, curves)
 
 @pytest.mark.gpu
 @pytest.mark.graded(points=3, function=SETTINGS["models"]["cnn"],
+                    uses=[SETTINGS["cnn"]["training"]],
                     name="3.1: the CNN reaches 99 % validation accuracy")
 def test_cnn_reaches_99_percent(student, mnist_pixels_on_gpu, feedback, curves):
     model = student_model(student, "cnn")
