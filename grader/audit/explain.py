@@ -1,6 +1,7 @@
 """Why a mutant survived, where the pack itself says so: no test grades the edited function,
 only tests worth 0 points do, or the tests that would judge it further were left out (by
---fast: the slow and GPU ones). A survivor none of these explain is a gap in the pack's tests.
+--fast: the slow and GPU ones). A survivor none of these explain, and that the tests do run
+(``run._unreached``), is a gap in the pack's tests.
 
 The edited function is matched to the ``function`` each graded test names (``NN.train_loop``
 to "train_loop", ``loss`` to "loss (Problem 2)") and to the names it says it ``uses``;

@@ -182,7 +182,8 @@ def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: B
             outcome.message = "; ".join(filter(None, [outcome.message, why]))
     if outcome.status == SURVIVED:
         outcome.explained = explain(edited_names(mutant.function, mutant.source, mutant.line),
-                                    baseline.graded)
+                                    baseline.graded) or _unreached(mutant, pack, options,
+                                                                   baseline, path)
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -208,6 +209,29 @@ def _why_not_equivalent(mutant: Mutant, pack: Pack, probes: dict[str, Probe],
         return (f"same outputs on the probes, but no probe runs the edited statement (in "
                 f"`{mutant.function}`)")
     return None
+
+
+def _unreached(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Baseline,
+               path: Path) -> str:
+    """Why a survivor no stated reason explains survived, when the reason is that no test
+    that ran executes the edited statement: a canary copy, which raises just before it, keeps
+    the reference's score. "" when a test does run it (a gap) or that cannot be shown
+    (module-level code; a canary the code itself catches would read as unreached)."""
+    alarmed = canary(mutant.source, mutant.line)
+    if alarmed is None:
+        return ""
+    path.write_text(alarmed, encoding="utf-8")
+    try:
+        results = grade(path, pack, options)
+    except Exception:  # noqa: BLE001 - a canary that cannot be graded shows nothing
+        return ""
+    finally:
+        path.write_text(mutant.source, encoding="utf-8")
+    if results.extra_data.get("grader_failed") or results.score < baseline.score - 1e-9:
+        return ""
+    return (f"no test that ran executes the edited statement (in `{mutant.function}`): a "
+            "copy that raises just before it keeps the reference's score; add a test that "
+            "runs it, unless it is code the handout gives and grading never uses")
 
 
 def classify(mutant: Mutant, results: Results, baseline: Baseline) -> Outcome:

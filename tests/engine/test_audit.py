@@ -217,9 +217,14 @@ def _hand_made(source: str, edit: tuple[str, str], function: str = "double") -> 
 
 def test_a_survivor_with_the_references_outputs_on_the_probes_is_equivalent(tmp_path):
     """In the weakened pack, ``x * 2`` (the same function) is equivalent on the probes;
-    ``3 * x`` (a bug the weakened tests miss) survives, with the probe that tells it."""
+    ``3 * x`` (a bug the weakened tests miss) survives, with the probe that tells it, as a
+    gap; an edit in a branch no test takes survives, explained as untested."""
     root = _weakened_copy(tmp_path)
     _with_probes(root)
+    solution = root / "reference" / "mini" / "solution.py"
+    solution.write_text(solution.read_text().replace(
+        "def double(x):\n", "def double(x):\n    if x is None:  # no test passes None\n"
+        "        return None\n"))
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADER_PACKS_ROOT", str(root))
         pack = load_pack("mini")
@@ -239,10 +244,19 @@ def test_a_survivor_with_the_references_outputs_on_the_probes_is_equivalent(tmp_
         unreached = _grade_mutant(
             _hand_made(source, ('return "plotted"', 'return "plot"'), "plot_something"),
             pack, options, baseline, tmp_path / "unreached", (probes, expected))
+        untested = _grade_mutant(_hand_made(source, ("return None", "return 0")),
+                                 pack, options, baseline, tmp_path / "untested",
+                                 (probes, expected))
+    assert baseline.full_marks
     assert same.status == SAME_OUTPUTS, same.message
     assert bug.status == SURVIVED and "differs on probe_double" in bug.message
     assert unreached.status == SURVIVED
     assert "no probe runs the edited statement (in `plot_something`)" in unreached.message
+    # why each survived: the weakened tests run the bug and miss it (a gap); no test passes
+    # None, so a copy raising before ``return 0`` keeps full marks (explained as untested)
+    assert bug.explained == ""
+    assert untested.status == SURVIVED
+    assert "no test that ran executes the edited statement (in `double`)" in untested.explained
 
 
 def test_an_edit_in_code_the_definitions_load_drops_is_not_loaded():
