@@ -14,6 +14,7 @@ from grader.audit.mutants import Mutant
 from grader.audit.operators import OPERATORS
 from grader.audit.run import (
     ERROR,
+    GIVEN,
     KILLED,
     NOT_LOADED,
     SAME_OUTPUTS,
@@ -45,7 +46,8 @@ def render_markdown(audit: Audit) -> str:
     lines = [
         f"# Mutation audit of `{audit.pack}`", "",
         f"Reference: `{audit.reference}`. Options: {'--fast' if audit.fast else '--slow'}, "
-        f"-j {audit.jobs}, seed {audit.seed}; {audit.sampled} of {len(e.gradable)} mutants sampled"
+        f"-j {audit.jobs}, seed {audit.seed}; {audit.sampled} of the {audit.student_code} "
+        "mutants in code the student writes sampled"
         + (f" (--sample {audit.sample_size})" if audit.sample_size else "") +
         f"; {audit.seconds:.1f} s in all.", "",
         f"Baseline: the unmodified reference scores {b.score:g} of the {b.runnable_max:g} "
@@ -62,7 +64,10 @@ def render_markdown(audit: Audit) -> str:
         f"(not graded either), and {counts[SAME_OUTPUTS]} survivor(s) equivalent on the "
         "probes: " + _probes_sentence(audit)
         + f" Dropped before grading: {e.not_compiling} that do not compile, "
-        f"{e.duplicates} duplicate(s) of another mutant's source.", "",
+        f"{e.duplicates} duplicate(s) of another mutant's source. Not sampled: "
+        f"{audit.count(GIVEN)} mutant(s) of code the handout gives (the template holds it "
+        "unchanged; listed at the end), which would measure the handout, not the tests of "
+        "what students write.", "",
         "A survivor is a bug a student could hand in for the same score as the reference. "
         "Some are harmless (an edit to code no test is meant to reach, or that "
         + ("--fast leaves to the slow tests" if audit.fast else "no test reaches") +
@@ -72,6 +77,8 @@ def render_markdown(audit: Audit) -> str:
         "| --- | --- | " + " | ".join("---:" for _ in COLUMNS) + " | ---: |",
     ]
     by_op = _by_operator(audit.outcomes)
+    by_op = {name: kept for name, outcomes in by_op.items()
+             if (kept := [o for o in outcomes if o.status != GIVEN])}
     for name, outcomes in by_op.items():
         c = {s: sum(o.status == s for o in outcomes) for s in COLUMNS}
         lines.append(f"| {name} | {_cell(ABOUT.get(name, ''))} | "
@@ -97,7 +104,21 @@ def render_markdown(audit: Audit) -> str:
         lines += ["", f"## Equivalent on the probes ({len(equivalent)})", ""]
     for o in equivalent:
         lines += _mutant_section(o.mutant)
+    handout = _given_functions(audit.outcomes)
+    if handout:
+        lines += ["", f"## Code the handout gives ({audit.count(GIVEN)} mutants, not sampled)",
+                  "", "The template holds this code as the reference has it: "
+                  + ", ".join(f"`{name}` ({n})" for name, n in handout.items()) + "."]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _given_functions(outcomes: list[Outcome]) -> dict[str, int]:
+    """How many mutants of handout code each function (or the module) has."""
+    found: dict[str, int] = {}
+    for o in outcomes:
+        if o.status == GIVEN:
+            found[o.mutant.function] = found.get(o.mutant.function, 0) + 1
+    return found
 
 
 def _mutant_section(m: Mutant, notes: list[str] = ()) -> list[str]:
@@ -150,6 +171,7 @@ def to_json(audit: Audit) -> dict[str, Any]:
         "probes": audit.probes,
         "counts": {s: audit.count(s) for s in COLUMNS},
         "unexplained_survivors": [o.mutant.id for o in audit.gaps],
+        "given_by_the_handout": audit.count(GIVEN),
         "enumerated": {"mutants": len(e.mutants), "gradable": len(e.gradable),
                        "not_compiling": e.not_compiling, "duplicates": e.duplicates},
         "seconds": round(audit.seconds, 2),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.audit.explain import Graded, edited_names, explain
+from grader.audit.given import given_in, is_given
 from grader.audit.mutants import Enumeration, Mutant, enumerate_mutants, sample
 from grader.audit.probes import Probe, first_difference, load_probes, run_probes
 from grader.audit.reach import canary, loads_the_same
@@ -28,6 +29,7 @@ KILLED, SURVIVED, TIMED_OUT, ERROR = "killed", "survived", "timed out", "error"
 SAME_SOURCE = "equivalent (same source)"
 SAME_OUTPUTS = "equivalent (same outputs on the probes)"
 NOT_LOADED = "equivalent (not loaded)"  # the definitions-only load drops the edited code
+GIVEN = "given by the handout"  # the template holds the edited code unchanged: not graded
 TIMEOUT_WORDS = ("timed out", "timeout", "time limit")
 
 
@@ -78,7 +80,12 @@ class Audit:
     @property
     def sampled(self) -> int:
         """The mutants sampled (graded, or found equivalent without grading)."""
-        return len(self.outcomes) - self.count(SAME_SOURCE)
+        return len(self.outcomes) - self.count(SAME_SOURCE) - self.count(GIVEN)
+
+    @property
+    def student_code(self) -> int:
+        """The gradable mutants in code the student writes (the sample's population)."""
+        return len(self.enumeration.gradable) - self.count(GIVEN)
 
     @property
     def gaps(self) -> list[Outcome]:
@@ -102,13 +109,18 @@ def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: 
     enumeration = enumerate_mutants(source, pack.submission_name)
     options = GradeOptions(fast=fast, overall_timeout_s=timeout_s)
     baseline = _baseline(grade(reference, pack, options), time.monotonic() - started)
-    chosen = sample(enumeration.gradable, sample_size, seed)
+    given = given_in(reference, pack.template_dir / pack.submission_name)
+    handout = [m for m in enumeration.gradable if is_given(m.line, given)]
+    chosen = sample([m for m in enumeration.gradable if not is_given(m.line, given)],
+                    sample_size, seed)
     probes = load_probes(pack)
     expected = run_probes(reference, pack, probes)
     audit = Audit(pack=pack.name, reference=str(reference), fast=fast, jobs=jobs,
                   sample_size=sample_size, seed=seed, baseline=baseline,
                   enumeration=enumeration, probes=list(probes))
     audit.outcomes = [Outcome(m, SAME_SOURCE) for m in enumeration.mutants if m.same_source]
+    audit.outcomes += [Outcome(m, GIVEN, message="the template gives this code unchanged")
+                       for m in handout]
     unloaded = {m.id for m in chosen if loads_the_same(source, m.source, pack)}
     audit.outcomes += [Outcome(m, NOT_LOADED, message="the grader loads definitions only, and "
                                "this edit is in code it drops") for m in chosen

@@ -14,11 +14,13 @@ import pytest
 from grader import results as graded
 from grader.audit import operators as ops
 from grader.audit.explain import Graded, edited_names, explain
+from grader.audit.given import given_ranges
 from grader.audit.mutants import Mutant, enumerate_mutants, sample
 from grader.audit.probes import ProbeFileError, first_difference, load_probes, run_probes
 from grader.audit.reach import canary, loads_the_same
 from grader.audit.report import render_markdown, write_report
 from grader.audit.run import (
+    GIVEN,
     SAME_OUTPUTS,
     SURVIVED,
     Baseline,
@@ -358,3 +360,75 @@ def test_a_test_that_says_what_it_uses_explains_survivors_in_those_names():
     # without ``uses`` the same edit is a gap: the pack does not say the GPU test judges it
     del results.tests[0].extra["uses"]
     assert explain(edited_names("<module>", source, 1), _baseline(results, 0.0).graded) == ""
+
+
+REFERENCE = '''import numpy as np
+
+RATE = 0.1
+EPOCHS = 10
+
+
+def load():
+    """Reads the data."""
+    return np.zeros(3)  # given
+
+
+class Net:
+    LAYERS = 2
+
+    def forward(self, x):
+        return 2 * x
+
+    def helper(self):
+        return 1
+'''
+TEMPLATE = '''import numpy as np
+
+RATE = 0.1
+EPOCHS = None  # choose
+
+
+def load():
+    return np.zeros(3)
+
+
+class Net:
+    LAYERS = 2
+
+    def forward(self, x):
+        raise NotImplementedError("forward")
+
+    def helper(self):
+        return 1
+'''
+
+
+def test_code_the_template_holds_unchanged_is_given():
+    """Whole defs by qualified name (docstrings and comments aside) and statements of the
+    same scope; a stubbed body or a value left to the student is not given."""
+    lines = REFERENCE.splitlines()
+    given = [lines[a - 1].strip() for a, _ in given_ranges(REFERENCE, TEMPLATE)]
+    assert given == ["import numpy as np", "RATE = 0.1", "def load():", "LAYERS = 2",
+                     "def helper(self):"]
+    assert given_ranges(REFERENCE, "def broken(:\n") == []
+    assert given_ranges(REFERENCE, "") == []
+
+
+def test_the_audit_samples_only_code_the_student_writes(tmp_path):
+    """With a template that gives ``Counter`` unchanged, its mutants are reported as the
+    handout's and none is graded; the sample is drawn from ``double`` and the rest."""
+    root = tmp_path / "packs"
+    shutil.copytree(PACKROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    reference = (root / "reference" / "mini" / "solution.py").read_text()
+    template = root / "student_template" / "mini" / "solution.py"
+    template.parent.mkdir(parents=True)
+    template.write_text(reference.replace("return 2 * np.asarray(x)",
+                                          'raise NotImplementedError("double")'))
+    audit = _audit(root)
+    given = [o for o in audit.outcomes if o.status == GIVEN]
+    assert given and all(o.mutant.function.startswith("Counter") for o in given)
+    graded_ones = [o for o in audit.outcomes if o.status not in (GIVEN, "equivalent (same source)")]
+    assert len(graded_ones) == min(SAMPLE, audit.student_code) and audit.sampled == len(graded_ones)
+    assert all(o.mutant.function == "double" for o in graded_ones)
+    report = render_markdown(audit)
+    assert "## Code the handout gives" in report and "`Counter.step`" in report
