@@ -41,6 +41,7 @@ import numpy as np
 
 import grader.sandboxed.submission.calls  # noqa: F401 - bound as an engine module before any hand-in
 from grader.sandboxed import aliases, wire
+from grader.sandboxed.accounts import know_own_user
 from grader.sandboxed.errors import DescribeError
 from grader.sandboxed.limits import (
     DEV_WRITABLE,
@@ -606,6 +607,7 @@ def main(argv: list[str]) -> None:
     faulthandler.enable()  # a C-level crash leaves its trace in the captured stderr
     limits = Limits(**config.get("limits", {}))
     isolation = _confine(config, limits)
+    know_own_user()  # before any hand-in or library asks who it runs as
     server = Server(sock, config)
     sys.stdout = sys.stderr = server.output
     sys.stdin = io.StringIO()

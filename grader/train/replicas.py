@@ -1,6 +1,7 @@
 """Train several replicates of one architecture at once, as one batched model.
 
-A sweep trains the same network many times (Keras A7: 5 factors x 3 replicates). Trained
+A sweep trains the same network many times (Keras A7: 5 factors x 3 replicates; ECE1513's
+pass rule is the mean of 5 seeded runs). Trained
 one after another, a small MLP leaves most of a GPU idle; here the replicates' weights are
 stacked (``torch.func.stack_module_state``) and every step runs all of them together
 (``vmap`` over ``functional_call``): one batched matmul per layer instead of one per
@@ -10,7 +11,8 @@ Each replicate is still its own run, identical to :func:`grader.train.train_and_
 with the same seed: its own initial weights (the models passed in), its own epoch order
 (a device generator seeded as the loop seeds it), the loop's dropped last partial batch,
 its own loss, and an optimizer whose update is elementwise (SGD, Adam, RMSprop, Adagrad,
-Adadelta, Adamax: a stacked tensor steps exactly as its slices would). Only dropout masks
+Adadelta, Adamax, and the JAX rules ECE1513's convnet runs train with: a stacked tensor steps
+exactly as its slices would). Only dropout masks
 come from one shared generator, so a model with dropout sees other (equally random) masks
 than in a single run. Models with buffers (batch norm) are not batched: ``supports`` says
 so and callers train those one by one.
@@ -28,12 +30,16 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from grader.train.data import MnistTensors
+from grader.train.jax_optimizers import HYPERPARAMETERS
 from grader.train.loop import (
     EVAL_BATCH,
     LossFn,
     Numerics,
     OptimizerFactory,
     TrainResult,
+    _cap_gpu_memory,
+    _check_activations,
+    _check_output,
     _inputs,
     _numerics,
     _provenance,
@@ -48,7 +54,10 @@ __all__ = ["supports", "train_replicas"]
 # batched model).
 Coefficient = float | Sequence[float]
 Penalty = Sequence[tuple[str, Coefficient, Coefficient]]
-_ELEMENTWISE = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax")
+# torch's optimizers that update each weight on its own, and every rule of JAX's
+# example_libraries.optimizers the grader replays (grader.train.jax_optimizers)
+_ELEMENTWISE = ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+                *HYPERPARAMETERS)
 
 
 def supports(model: nn.Module, optimizer: str) -> str:
@@ -80,12 +89,16 @@ def train_replicas(models: Sequence[nn.Sequential], data: MnistTensors,
     start = time.perf_counter()
     heads = [_split_head(m, loss_fn) for m in models]
     head = heads[0]
+    # every replicate's batch is in memory at once; the same checks as one run's
+    _check_activations(models[0], head, batch * len(models), data)
+    _cap_gpu_memory(device)
     base = copy.deepcopy(head.body).to("meta")  # the structure; weights come stacked
     full = copy.deepcopy(models[0]).to("meta")
     with _numerics(numerics):
         torch.manual_seed(settings[0].seed)  # dropout: one generator for all replicates
         for m in models:
             m.to(device).train()
+        _check_output(models[0], head, data)
         params, _ = stack_module_state([h.body for h in heads])
         full_params = _full_names(models[0], head.body, params)
         optimizer = optimizer_factory(params.values())

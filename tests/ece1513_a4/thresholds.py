@@ -12,7 +12,7 @@ from grader.testing import MnistTensors, Runs
 
 from .common import SETTINGS
 from .convnet import Convnet
-from .training import curve_dict, train_convnet, with_outliers
+from .training import curve_dict, train_convnets, with_outliers
 
 
 @dataclass
@@ -25,14 +25,14 @@ class ConvnetRuns(Runs):
 
 def train_convnet_runs(net: Convnet, data: MnistTensors, *, runs: int | None = None,
                        epochs: int | None = None, seeds: list[int] | None = None) -> ConvnetRuns:
-    """``runs`` seeded trainings (seeds 0, 1, ...) on the data the notebook trains on."""
+    """``runs`` seeded trainings (seeds 0, 1, ...) on the data the notebook trains on,
+    trained together where they can be."""
     count = runs or SETTINGS["convnet"]["runs"]
     train_data = with_outliers(data) if net.create_outliers else data
     chosen = seeds if seeds is not None else list(range(count))
-    return ConvnetRuns([train_convnet(net.spec, net.optimizer, train_data,
+    return ConvnetRuns(train_convnets(net.spec, net.optimizer, train_data,
                                       batch_size=net.batch_size,
-                                      epochs=epochs or net.num_epochs, seed=seed)
-                        for seed in chosen])
+                                      epochs=epochs or net.num_epochs, seeds=chosen))
 
 
 def describe_convnet_runs(student: Any, net: Convnet, summary: ConvnetRuns) -> str:

@@ -92,14 +92,26 @@ def train_convnet(spec: list[dict], optimizer: dict, data: MnistTensors, *, batc
                   epochs: int, seed: int) -> TrainResult:
     """Rebuild the student's stax model (validated spec) and train it with JAX's rule for
     their optimizer (validated description), one seeded run."""
-    from grader.testing import optimizer_factory, rebuild_stax
+    return train_convnets(spec, optimizer, data, batch_size=batch_size, epochs=epochs,
+                          seeds=[seed])[0]
+
+
+def train_convnets(spec: list[dict], optimizer: dict, data: MnistTensors, *, batch_size: int,
+                   epochs: int, seeds: list[int]) -> list[TrainResult]:
+    """One seeded run per seed, every run kept (the pass rule is their mean): trained
+    together as one batched model where the model and rule allow it (JAX's rules update each
+    weight on its own; a model with batch-norm buffers does not batch), else one by one."""
+    from grader.testing import optimizer_factory, rebuild_stax, supports, train_replicas
 
     steps = (len(data.x_train) // batch_size) * epochs
-    model = rebuild_stax(spec, (28, 28, 1), seed=seed)
+    models = [rebuild_stax(spec, (28, 28, 1), seed=seed) for seed in seeds]
     factory = optimizer_factory(optimizer, steps)
-    chosen = TrainSettings(optimizer="SGD", lr=0.0, optimizer_kwargs={}, epochs=epochs,
-                           batch_size=batch_size, seed=seed)
-    return train_and_evaluate(model, data, chosen, optimizer_factory=factory)
+    chosen = [TrainSettings(optimizer="SGD", lr=0.0, optimizer_kwargs={}, epochs=epochs,
+                            batch_size=batch_size, seed=seed) for seed in seeds]
+    if len(models) > 1 and not supports(models[0], str(optimizer.get("name"))):
+        return train_replicas(models, data, chosen, optimizer_factory=factory)
+    return [train_and_evaluate(m, data, s, optimizer_factory=factory)
+            for m, s in zip(models, chosen, strict=True)]
 
 
 def curve_dict(title: str, result: TrainResult, **extra: Any) -> dict:

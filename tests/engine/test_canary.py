@@ -138,22 +138,22 @@ def test_an_error_inside_a_library_at_import_is_the_environments(tmp_path, monke
 def test_a_worker_without_a_passwd_entry_still_has_a_user_name(tmp_path, sandbox):
     """The worker's dedicated uid has no entry in the machine's passwd; a library that asks
     for the user name at import (the CUDA build of torch does) must still load. getpass reads
-    USER/LOGNAME first (both paths); under bubblewrap the worker also sees a passwd that
-    knows its uid, so pwd.getpwuid works too."""
+    USER/LOGNAME first; pwd.getpwuid knows the worker's uid on both paths (bubblewrap shows it
+    a passwd file that has it; elsewhere the worker's pwd answers for its own uid)."""
     from grader.worker.sandbox import probe_bwrap
 
     path = tmp_path / "solution.py"
     path.write_text("import getpass\nimport os\nimport pwd\nNAME = getpass.getuser()\n"
-                    "try:\n    ENTRY = pwd.getpwuid(os.getuid()).pw_name\n"
-                    "except KeyError:\n    pass\n")
+                    "ENTRY = pwd.getpwuid(os.getuid()).pw_name\n"
+                    "HOME = pwd.getpwnam(ENTRY).pw_dir\n")
     worker = Worker(path, tmp_path, mode="all", limits=Limits(load_timeout_s=30),
                     sandbox=sandbox)
     try:
         report = worker.start()
-        assert not report["errors"] and "NAME" in report["names"], report
-        if worker.isolation.get("sandbox") == "bubblewrap":
-            assert "ENTRY" in report["names"], "pwd.getpwuid failed inside bubblewrap"
-        elif sandbox == "auto" and probe_bwrap().works:
+        assert not report["errors"], report
+        assert {"NAME", "ENTRY", "HOME"} <= set(report["names"]), report
+        if sandbox == "auto" and probe_bwrap().works and \
+                worker.isolation.get("sandbox") != "bubblewrap":
             pytest.fail("bubblewrap works here but was not used")
     finally:
         worker.stop()
@@ -177,3 +177,27 @@ def test_selftest_gpu_is_refused_without_cuda(capsys):
     if cuda_available():
         pytest.skip("this machine has a CUDA GPU")
     assert main(["selftest", "--gpu"]) == 2
+
+
+def test_the_worker_answers_for_its_own_uid_only(monkeypatch):
+    """Where the system's passwd lacks the current uid, pwd answers for that uid (name and
+    home from the environment) and still raises for any other uid or name."""
+    import os
+    import pwd
+
+    from grader.sandboxed.accounts import know_own_user
+
+    def unknown(key):
+        raise KeyError(f"getpwuid(): uid not found: {key}")
+
+    monkeypatch.setattr(pwd, "getpwuid", unknown)
+    monkeypatch.setattr(pwd, "getpwnam", unknown)
+    monkeypatch.setenv("USER", "grader-worker")
+    monkeypatch.setenv("HOME", "/tmp/w")
+    know_own_user()
+    entry = pwd.getpwuid(os.getuid())
+    assert (entry.pw_name, entry.pw_uid, entry.pw_dir) == ("grader-worker", os.getuid(), "/tmp/w")
+    assert pwd.getpwnam("grader-worker") == entry
+    for other in (lambda: pwd.getpwuid(os.getuid() + 1), lambda: pwd.getpwnam("root")):
+        with pytest.raises(KeyError):
+            other()

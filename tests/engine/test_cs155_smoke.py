@@ -33,3 +33,20 @@ def test_threshold_path_runs_on_cpu(reference, small_mnist, problem):
     assert result.determinism["seed"] == 0
     text = describe_runs(problem, results)
     assert "run 1 (seed 0)" in text and "per epoch" in text
+
+
+def test_a_run_that_reaches_the_threshold_stops_and_says_so(reference, small_mnist,
+                                                             monkeypatch):
+    """The pass rule is "the best epoch reaches the threshold": the first epoch that does
+    decides, so training stops there, no further seed runs, and the feedback says so."""
+    from tests.cs155_set4 import common
+
+    monkeypatch.setitem(common.PROBLEMS["2C"], "threshold", 0.3)  # one epoch reaches it
+    passed, results = common.train_problem(reference, "2C", small_mnist, epochs=3,
+                                           seeds=[0, 1])
+    assert passed and len(results) == 1
+    (result,) = results
+    assert result.stopped_early and len(result.test_accuracy) == 1
+    text = common.describe_runs("2C", results)
+    assert f"reached {result.best_accuracy:.2%} test accuracy at epoch 1 of 3; training " \
+           "stopped there" in text

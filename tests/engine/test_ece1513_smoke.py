@@ -74,8 +74,25 @@ def test_convnet_path_runs_on_cpu(reference, small_mnist):
     summary = train_convnet_runs(net, small_mnist, runs=2, epochs=1)
     assert len(summary.runs) == 2 and 0.1 < summary.mean <= 1
     assert summary.runs[0].determinism["seed"] == 0 and summary.runs[1].determinism["seed"] == 1
+    assert summary.runs[0].mode == "replicates (2 at once)"  # the runs train together
     text = describe_convnet_runs(reference, net, summary)
     assert "± " in text and "mean ± std over 2 runs" in text and "Your report: 99.20 %" in text
+
+
+def test_the_convnet_runs_trained_together_are_the_runs_one_by_one(reference, small_mnist):
+    """Every run is kept (the pass rule is their mean): trained as one batched model, each
+    is the run the loop makes alone with its seed (JAX's momentum rule, stacked)."""
+    from tests.ece1513_a4.convnet import convnet
+    from tests.ece1513_a4.training import train_convnet, train_convnets
+
+    net = convnet(reference)
+    common = dict(batch_size=net.batch_size, epochs=1)
+    together = train_convnets(net.spec, net.optimizer, small_mnist, seeds=[0, 1], **common)
+    for seed, batched in zip([0, 1], together, strict=True):
+        alone = train_convnet(net.spec, net.optimizer, small_mnist, seed=seed, **common)
+        assert alone.mode != batched.mode
+        assert batched.train_loss == pytest.approx(alone.train_loss, rel=1e-4)
+        assert batched.test_accuracy == pytest.approx(alone.test_accuracy, abs=2e-3)
 
 
 def test_a_batchnorm_convnet_trains_on_cpu(small_mnist):
@@ -95,5 +112,5 @@ def test_a_batchnorm_convnet_trains_on_cpu(small_mnist):
     assert [layer["type"] for layer in net.spec][:3] == ["Conv", "BatchNorm", "Relu"]
     norms = [m for m in rebuild_stax(net.spec).modules() if isinstance(m, StaxBatchNorm)]
     assert len(norms) == 2 and all(m.weight.shape == (1, m.weight.shape[1], 1, 1) for m in norms)
-    summary = train_convnet_runs(net, small_mnist, runs=1, epochs=1)
-    assert 0.1 < summary.mean <= 1
+    summary = train_convnet_runs(net, small_mnist, runs=2, epochs=1)
+    assert 0.1 < summary.mean <= 1 and summary.runs[0].mode == "replicates (2 at once)"

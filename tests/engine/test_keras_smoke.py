@@ -58,6 +58,26 @@ def test_cnn_trains_on_the_cpu(mnist_pixels_subset):
     assert results[0].best_accuracy > 0.6, results[0].test_accuracy
 
 
+def test_a_cnn_run_that_reaches_the_threshold_stops_and_says_so(mnist_pixels_subset,
+                                                                 monkeypatch):
+    """The CNN's first epoch that reaches the threshold decides: training stops there, the
+    next seeds do not run, and the feedback says so."""
+    from tests.keras_a7 import training
+
+    monkeypatch.setitem(training.SETTINGS["cnn"], "threshold", 0.3)
+    model = keras.Sequential([
+        keras.Input((28, 28, 1)), L.Conv2D(8, 3, activation="relu"), L.MaxPooling2D(),
+        L.Flatten(), L.Dense(10, activation="softmax")])
+    model.compile(loss="categorical_crossentropy", optimizer=keras.optimizers.Adam(0.001))
+    student = _student_model(model)
+    passed, results = train_cnn(student, mnist_pixels_subset, epochs=3, batch_size=64,
+                                seeds=[0, 1])
+    assert passed and len(results) == 1
+    assert results[0].stopped_early and len(results[0].test_accuracy) == 1
+    text = training.describe_cnn_runs(student, results, 3, 64)
+    assert "at epoch 1 of 3; training stopped there" in text
+
+
 def test_sweep_table_and_plot(mnist_pixels_subset):
     models = {f: weight_decay_model(f) for f in (1e-6, 1e-3)}
     sweep = run_sweep(models, mnist_pixels_subset, epochs=1, batch_size=128, replicates=2)

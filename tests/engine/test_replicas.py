@@ -92,3 +92,18 @@ def test_each_replicate_can_have_its_own_weight_decay(mnist_pixels_subset):
         assert b.train_loss == pytest.approx(a.train_loss, rel=1e-4)
         assert b.test_accuracy == pytest.approx(a.test_accuracy, abs=2e-3)
     assert together[0].train_loss != together[2].train_loss  # the factors made a difference
+
+
+def test_replicates_are_checked_like_one_run(mnist_pixels_subset, monkeypatch):
+    """Every replicate's batch is in memory at once: the activation bound counts them all,
+    before any training."""
+    from grader.train import loop
+
+    settings = [TrainSettings("SGD", 0.1, {}, epochs=1, batch_size=10, seed=s) for s in (0, 1)]
+    per_run = 10 * (784 + 64 + 64 + 10 + 10)  # a batch's outputs of the MLP's five layers
+    monkeypatch.setattr(loop, "MAX_BATCH_ACTIVATIONS", 2 * per_run - 1)
+    model = _mlp(0)
+    loop._check_activations(model, loop._split_head(model, None), 10, mnist_pixels_subset)
+    with pytest.raises(ValueError, match="activation values"):
+        train_replicas([_mlp(0), _mlp(1)], mnist_pixels_subset, settings,
+                       optimizer_factory=_sgd)
