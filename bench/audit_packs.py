@@ -38,16 +38,17 @@ def main() -> None:
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
           f"--sample {args.sample} --seed {args.seed} -j {args.jobs}, "
           f"{'--slow' if args.slow else '--fast'}")
-    print("| pack | mutants (sampled / enumerated) | killed | survived | timed out | errors "
-          "| equivalent (probes / not loaded) | unexplained survivors | kill rate | reference "
-          "| wall time |")
+    print("| pack | mutants (sampled / in student code / enumerated) | killed | survived "
+          "| timed out | errors | equivalent (probes / not loaded) | unexplained survivors "
+          "| kill rate | reference | wall time |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
     for name in args.packs:
         audit = audit_pack(load_pack(name), sample_size=args.sample, seed=args.seed,
                            jobs=args.jobs, fast=not args.slow)
         write_report(audit, out / name)
         rate = audit.kill_rate
-        print(f"| {name} | {audit.sampled} / {len(audit.enumeration.mutants)} | "
+        print(f"| {name} | {audit.sampled} / {audit.student_code} / "
+              f"{len(audit.enumeration.mutants)} | "
               f"{audit.count('killed')} | {audit.count('survived')} | "
               f"{audit.count('timed out')} | {audit.count('error')} | "
               f"{audit.count(SAME_OUTPUTS)} / {audit.count(NOT_LOADED)} | "
