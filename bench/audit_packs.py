@@ -40,8 +40,10 @@ def main() -> None:
           f"{'--slow' if args.slow else '--fast'}")
     print("| pack | mutants (sampled / in student code / enumerated) | killed | survived "
           "| timed out | errors | equivalent (probes / not loaded) | unexplained survivors "
-          "| kill rate | reference | wall time |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |")
+          "| kill rate | undecided (left to tests left out) | kill rate of the decided "
+          "| reference | wall time |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- "
+          "| ---: |")
     for name in args.packs:
         audit = audit_pack(load_pack(name), sample_size=args.sample, seed=args.seed,
                            jobs=args.jobs, fast=not args.slow)
@@ -53,10 +55,15 @@ def main() -> None:
               f"{audit.count('timed out')} | {audit.count('error')} | "
               f"{audit.count(SAME_OUTPUTS)} / {audit.count(NOT_LOADED)} | "
               f"{len(audit.gaps)} | "
-              f"{'n/a' if rate is None else f'{rate:.1%}'} | "
+              f"{'n/a' if rate is None else f'{rate:.1%}'} | {audit.undecided} | "
+              f"{_percent(audit.decided_kill_rate)} | "
               f"{'full marks' if audit.baseline.full_marks else 'NOT full marks'} "
               f"({audit.baseline.seconds:.1f} s) | {audit.seconds:.1f} s |", flush=True)
     print(f"Reports: {out}")
+
+
+def _percent(rate: float | None) -> str:
+    return "n/a" if rate is None else f"{rate:.1%}"
 
 
 if __name__ == "__main__":

@@ -232,7 +232,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     equivalent = sum(o.status.startswith("equivalent") for o in audit.outcomes)
     print(f"{pack.name}: kill rate {'n/a' if rate is None else f'{rate:.1%}'} (killed "
           f"{audit.count('killed')}, survived {audit.count(SURVIVED)} of which {len(audit.gaps)} "
-          f"unexplained, timed out {audit.count('timed out')}, errors {audit.count('error')}; "
+          f"unexplained and {audit.undecided} left to tests this run left out, timed out "
+          f"{audit.count('timed out')}, errors {audit.count('error')}; "
           f"{equivalent} equivalent) in {audit.seconds:.1f} s"
           + ("" if audit.baseline.full_marks else
              "; the reference itself does not have full marks"))

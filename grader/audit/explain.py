@@ -37,16 +37,26 @@ def edited_names(function: str, source: str, line: int) -> set[str]:
 
 def explain(names: set[str], graded: dict[str, Graded]) -> str:
     """Why an edit to ``names`` can survive the tests that ran, or "" (a gap)."""
-    found = [g for tag, g in graded.items()
-             if any(tag == n or tag.startswith(n + " ") for n in names)]
+    found = _grading(names, graded)
     shown = ", ".join(f"`{n}`" for n in sorted(names)) or "this code"
     if not found:
         return f"no test of the pack grades {shown}"
-    if sum(g.left_out for g in found) > 0:
-        tests = [t for g in found for t in g.left_out_tests]
+    tests = left_out_tests(names, graded)
+    if tests:
         return (f"the tests that ran pass it; {shown} is judged further by tests that were "
                 "left out (" + "; ".join(tests[:3]) + ("; ..." if len(tests) > 3 else "")
                 + ")")
     if sum(g.ran for g in found) == 0:
         return f"{shown} is graded by tests worth 0 points only"
     return ""
+
+
+def left_out_tests(names: set[str], graded: dict[str, Graded]) -> list[str]:
+    """The tests worth points that grade ``names`` but did not run (left to a GPU or to
+    --slow): a survivor they grade is undecided by this run."""
+    return [t for g in _grading(names, graded) if g.left_out > 0 for t in g.left_out_tests]
+
+
+def _grading(names: set[str], graded: dict[str, Graded]) -> list[Graded]:
+    return [g for tag, g in graded.items()
+            if any(tag == n or tag.startswith(n + " ") for n in names)]

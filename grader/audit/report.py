@@ -63,6 +63,7 @@ def render_markdown(audit: Audit) -> str:
         "loaded) mutant(s), whose edit is in top-level code the definitions-only load drops "
         f"(not graded either), and {counts[SAME_OUTPUTS]} survivor(s) equivalent on the "
         "probes: " + _probes_sentence(audit)
+        + _undecided_sentence(audit)
         + f" Dropped before grading: {e.not_compiling} that do not compile, "
         f"{e.duplicates} duplicate(s) of another mutant's source. Not sampled: "
         f"{audit.count(GIVEN)} mutant(s) of code the handout gives (the template holds it "
@@ -127,6 +128,16 @@ def _mutant_section(m: Mutant, notes: list[str] = ()) -> list[str]:
             "```diff", m.diff.rstrip("\n"), "```", ""]
 
 
+def _undecided_sentence(audit: Audit) -> str:
+    if not audit.undecided:
+        return ""
+    rate = audit.decided_kill_rate
+    return (f" {audit.undecided} survivor(s) are graded by tests this run left out too (the "
+            "slow and GPU ones under --fast), so this run cannot decide them: over the mutants "
+            f"it could decide, the kill rate is {'n/a' if rate is None else f'{rate:.1%}'}; "
+            "a --slow audit on a GPU decides the rest.")
+
+
 def _probes_sentence(audit: Audit) -> str:
     if not audit.probes:
         return ("the pack names no probe file (`[audit] probes` in pack.toml), so no "
@@ -158,7 +169,8 @@ def to_json(audit: Audit) -> dict[str, Any]:
             "edit": m.note, "status": o.status if o else NOT_SAMPLED,
             "score": o.score if o else None, "killed_by": o.killed_by if o else "",
             "message": o.message if o else "",
-            "explained": o.explained if o else "", "seconds": round(o.seconds, 2) if o else 0.0,
+            "explained": o.explained if o else "",
+            "undecided": o.undecided if o else False, "seconds": round(o.seconds, 2) if o else 0.0,
             "diff": m.diff})
     return {
         "pack": audit.pack, "reference": audit.reference,
@@ -168,6 +180,7 @@ def to_json(audit: Audit) -> dict[str, Any]:
                      "full_marks": b.full_marks, "lost": b.lost,
                      "seconds": round(b.seconds, 2)},
         "kill_rate": audit.kill_rate,
+        "undecided": audit.undecided, "decided_kill_rate": audit.decided_kill_rate,
         "probes": audit.probes,
         "counts": {s: audit.count(s) for s in COLUMNS},
         "unexplained_survivors": [o.mutant.id for o in audit.gaps],

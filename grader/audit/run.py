@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.audit.explain import Graded, edited_names, explain
+from grader.audit.explain import Graded, edited_names, explain, left_out_tests
 from grader.audit.given import given_in, is_given
 from grader.audit.mutants import Enumeration, Mutant, enumerate_mutants, sample
 from grader.audit.probes import Probe, first_difference, load_probes, run_probes
@@ -41,6 +41,7 @@ class Outcome:
     killed_by: str = ""   # the name of the first test that lost points against the reference
     message: str = ""
     explained: str = ""   # a survivor: why the pack's tests could not catch it (or "": a gap)
+    undecided: bool = False  # a survivor that tests left out of this run (--fast) also grade
     seconds: float = 0.0
 
 
@@ -96,6 +97,19 @@ class Audit:
     def kill_rate(self) -> float | None:
         """killed / (killed + survived + timed out); equivalents and errors left out."""
         judged = self.count(KILLED) + self.count(SURVIVED) + self.count(TIMED_OUT)
+        return self.count(KILLED) / judged if judged else None
+
+    @property
+    def undecided(self) -> int:
+        """Survivors that tests this run left out also grade: a --slow run (on a GPU, for
+        the GPU tests) decides them."""
+        return sum(o.status == SURVIVED and o.undecided for o in self.outcomes)
+
+    @property
+    def decided_kill_rate(self) -> float | None:
+        """The kill rate over the mutants this run could decide (the undecided left out)."""
+        judged = self.count(KILLED) + self.count(SURVIVED) - self.undecided \
+            + self.count(TIMED_OUT)
         return self.count(KILLED) / judged if judged else None
 
 
@@ -193,9 +207,10 @@ def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: B
         else:
             outcome.message = "; ".join(filter(None, [outcome.message, why]))
     if outcome.status == SURVIVED:
-        outcome.explained = explain(edited_names(mutant.function, mutant.source, mutant.line),
-                                    baseline.graded) or _unreached(mutant, pack, options,
-                                                                   baseline, path)
+        names = edited_names(mutant.function, mutant.source, mutant.line)
+        outcome.undecided = bool(left_out_tests(names, baseline.graded))
+        outcome.explained = explain(names, baseline.graded) or _unreached(
+            mutant, pack, options, baseline, path)
     outcome.seconds = time.monotonic() - started
     return outcome
 

@@ -432,3 +432,25 @@ def test_the_audit_samples_only_code_the_student_writes(tmp_path):
     assert all(o.mutant.function == "double" for o in graded_ones)
     report = render_markdown(audit)
     assert "## Code the handout gives" in report and "`Counter.step`" in report
+
+
+def test_survivors_left_to_tests_that_did_not_run_are_undecided():
+    """Under --fast a survivor the GPU tests also grade is undecided: the headline rate
+    counts it as not killed; the rate over the decided mutants leaves it out."""
+    from grader.audit.explain import left_out_tests
+    from grader.audit.mutants import Enumeration
+    from grader.audit.run import KILLED, Audit, Outcome
+
+    graded = {"build": Graded(ran=1, left_out=2, left_out_tests=["reaches 98 %"]),
+              "loss": Graded(ran=1)}
+    assert left_out_tests({"build"}, graded) == ["reaches 98 %"]
+    assert left_out_tests({"loss"}, graded) == [] == left_out_tests({"other"}, graded)
+    mutant = _hand_made("x = 1\n", ("x = 1", "x = 2"), "build")
+    audit = Audit(pack="p", reference="r", fast=True, jobs=1, sample_size=None, seed=0,
+                  baseline=Baseline(3, 3, {}, [], 0.0), enumeration=Enumeration(mutants=[]))
+    audit.outcomes = [Outcome(mutant, KILLED, 2)] * 3 + [
+        Outcome(mutant, SURVIVED, 3, undecided=True), Outcome(mutant, SURVIVED, 3)]
+    assert audit.kill_rate == 3 / 5 and audit.undecided == 1
+    assert audit.decided_kill_rate == 3 / 4
+    assert "this run cannot decide them: over the mutants it could decide, the kill rate is " \
+           "75.0%" in render_markdown(audit)
