@@ -124,7 +124,10 @@ def validate(data: Any) -> None:
     error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: e.path)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "results"
-        raise InvalidResults(f"{where}: {error.message[:300]}")
+        # "not valid under any of the given schemas" names nothing: say what each wanted
+        # (here: a score or tests)
+        message = " or ".join(sorted({e.message for e in error.context})) or error.message
+        raise InvalidResults(f"{where}: {message[:300]}")
     try:
         json.dumps(data, allow_nan=False)
     except ValueError as exc:
