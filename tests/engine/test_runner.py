@@ -222,6 +222,22 @@ def test_the_assignment_comes_from_a_grader_toml_near_the_submission(tmp_path, m
     assert _pack_name(None, folder / "solution.py") == "mini"
 
 
+def test_grade_help_says_where_the_assignment_comes_from(capsys):
+    """Not "(default: the only one)" where four packs are installed: the order _pack_name
+    follows, in --help of every command that finds the pack from the submission."""
+    from grader.cli import main
+
+    for command in ("grade", "check", "gradescope", "batch"):
+        with pytest.raises(SystemExit) as done:
+            main([command, "--help"])
+        assert done.value.code == 0
+        text = " ".join(capsys.readouterr().out.split())  # the words, however wrapped
+        assert "the only one" not in text
+        assert ("--assignment ASSIGNMENT the assignment pack (default: $GRADER_ASSIGNMENT, "
+                "else `assignment` in a grader.toml beside the submission or a folder above "
+                "it, else the only pack installed)") in text, text
+
+
 def test_an_unloadable_file_is_explained_once_at_the_top(tmp_path):
     results, tests = _grade(tmp_path, "def double(x):\n    return 2 *\n", fast=True)
     assert results.extra_data["load_status"] == "not loadable"
