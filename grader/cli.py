@@ -36,8 +36,9 @@ Gradescope:   grader gradescope                  (what run_autograder calls)
 
 Which pack grades a file: --assignment, else $GRADER_ASSIGNMENT, else a grader.toml beside
 the file (or in a folder above it), else the only pack installed."""
-ASSIGNMENT_HELP = ("the assignment pack (default: from $GRADER_ASSIGNMENT or a grader.toml "
-                   "beside the submission)")
+ASSIGNMENT_HELP = ("the assignment pack (default: $GRADER_ASSIGNMENT, else `assignment` in a "
+                   "grader.toml beside the submission or a folder above it, else the only "
+                   "pack installed)")
 GRADESCOPE_SUBMISSION = "/autograder/submission"
 GRADESCOPE_RESULTS = "/autograder/results/results.json"
 
@@ -305,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("gradescope", help="Gradescope entry point: always writes results.json")
     s.add_argument("--submission-dir", default=GRADESCOPE_SUBMISSION)
     s.add_argument("--results", default=GRADESCOPE_RESULTS)
-    s.add_argument("--assignment")
+    s.add_argument("--assignment", help=ASSIGNMENT_HELP)
     add_cli_options(s, "gradescope")
     s.set_defaults(func=cmd_gradescope)
 
@@ -316,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("batch", help="TAs: grade a whole class (Gradescope export or a folder)")
     b.add_argument("submissions", help="a Gradescope 'Export Submissions' folder, or a folder "
                                        "of files/folders named after the students")
-    b.add_argument("--assignment")
+    b.add_argument("--assignment", help=ASSIGNMENT_HELP)
     b.add_argument("--out", required=True, help="where grades.csv, results/, feedback/ go")
     b.add_argument("-j", "--jobs", type=int, default=2, help="submissions graded at once")
     b.add_argument("--part", choices=("all", "cpu", "later"), default="all",

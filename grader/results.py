@@ -19,6 +19,9 @@ from grader.files import write_atomically
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 STATUSES = ("passed", "failed", "error", "skipped", "not run", "timeout", "deferred")
+# Gradescope has no "pending" look for a test graded later (see TestResult.to_json): the name
+# is what says so, on the line a student sees without opening the test.
+DEFERRED_PREFIX = "(graded later) "
 
 
 @dataclass
@@ -38,14 +41,25 @@ class TestResult:
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. curves, deferred_points
 
     def to_json(self) -> dict[str, Any]:
+        """The test as Gradescope reads it.
+
+        A test graded later (``deferred``, 0/0) has no look of its own there. Gradescope's
+        autograder specification (https://gradescope-autograders.readthedocs.io/en/latest/specs/,
+        "Test case status") offers two: "By default, test cases where the student was awarded
+        the "max_score" points are marked as passing, and tests where they achieved a score
+        lower than the max are considered failing. To override this, you can set the "status"
+        field to either "passed" or "failed"". With 0 of 0 points awarded, no status reads as
+        passing and "failed" as failing; nothing reads as pending. So it carries no status
+        (not red), and its name starts with :data:`DEFERRED_PREFIX`, since the name is shown
+        on the test's line while the output ("Graded later …", the points it is worth) is in
+        the body under it.
+        """
+        deferred = self.status == "deferred"
         entry: dict[str, Any] = {
-            "name": self.name,
+            "name": DEFERRED_PREFIX + self.name if deferred else self.name,
             "score": round(float(self.score), 4),
             "max_score": round(float(self.max_score), 4),
-            # Gradescope knows only passed and failed; a test graded later is neither yet: no
-            # status, and Gradescope shows it by its score (0/0) instead of in red
-            **({} if self.status == "deferred" else
-               {"status": "passed" if self.status == "passed" else "failed"}),
+            **({} if deferred else {"status": "passed" if self.status == "passed" else "failed"}),
             "output": self.output,
             "output_format": "md",
             "visibility": self.visibility,
@@ -110,7 +124,10 @@ def validate(data: Any) -> None:
     error = next(iter(sorted(_validator().iter_errors(data), key=lambda e: e.path)), None)
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "results"
-        raise InvalidResults(f"{where}: {error.message[:300]}")
+        # "not valid under any of the given schemas" names nothing: say what each wanted
+        # (here: a score or tests)
+        message = " or ".join(sorted({e.message for e in error.context})) or error.message
+        raise InvalidResults(f"{where}: {message[:300]}")
     try:
         json.dumps(data, allow_nan=False)
     except ValueError as exc:

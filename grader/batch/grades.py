@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.files import write_atomically
+from grader.results import DEFERRED_PREFIX
 
 STATUSES = ("ok", "not loadable", "missing", "timeout", "error")
 
@@ -40,7 +41,9 @@ def test_columns(rows: list[Graded]) -> list[tuple[str, str]]:
             key = _key(test)
             if key not in seen:
                 number = _number(test.get("number"), i)
-                seen[key] = (number, f"{test.get('number', i + 1)}. {test.get('name', key)}")
+                # the test's own name: a deferred test's cell already says "deferred"
+                name = str(test.get("name", key)).removeprefix(DEFERRED_PREFIX)
+                seen[key] = (number, f"{test.get('number', i + 1)}. {name}")
     return [(k, title) for k, (_, title) in sorted(seen.items(), key=lambda kv: kv[1][0])]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from grader.batch.grades import Graded, write_grades
 from grader.batch.pages import write_feedback
-from grader.results import validate, write_results
+from grader.results import DEFERRED_PREFIX, validate, write_results
 
 MISSING = ("Not graded: the later grading run has no result for this test, so it counts 0. "
            "Ask the course staff.")
@@ -61,6 +61,7 @@ def merge_results(now: dict[str, Any], later: dict[str, Any] | None) -> tuple[di
                             f"{found.get('output', '')[:200]}")
         points = float(extra.get("deferred_points", 0))
         test.update(score=0.0, max_score=points, status="failed",
+                    name=str(test.get("name", "")).removeprefix(DEFERRED_PREFIX),
                     output=MISMATCH if later is not None and not same else MISSING)
         extra["status"] = "not run"
         if later is not None and same and not skipped:

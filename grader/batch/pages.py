@@ -205,7 +205,15 @@ def render_markdown(results: dict, *, student: str, title: str,
 
 
 def _figure_png(curve: dict) -> bytes:
-    """Render with the object API (no pyplot global state), so threads can plot at once."""
+    buf = io.BytesIO()
+    _figure(curve).savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _figure(curve: dict) -> Figure:
+    """Drawn with the object API (no pyplot global state), so threads can plot at once. A
+    training series is drawn over the others (zorder): on a model that fits, the validation
+    line lies on it and would hide it."""
     fig = Figure(figsize=(6, 3.5), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
@@ -241,9 +249,7 @@ def _figure_png(curve: dict) -> bytes:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    return buf.getvalue()
+    return fig
 
 
 def plot_curves(curve: dict, path: Path) -> Path:

@@ -29,6 +29,8 @@ from grader.data import (
 )
 from grader.data import mnist as mnist_mod
 
+pytest_plugins = ["pytester"]  # the mnist_dir fixture is run in a pytest of its own
+
 _DTYPE_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D}
 MIRRORS = ("https://mirror-a.invalid/data/", "https://mirror-b.invalid/")
 
@@ -424,3 +426,28 @@ def test_fetch_url_streams_the_whole_body_through_its_progress_bar(tmp_path: Pat
         assert REAL_FETCH(url, timeout=10) == body
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("why", ["no network", "downloads off"])
+def test_without_mnist_the_tests_that_need_it_skip_naming_mnist_dir(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, why: str
+) -> None:
+    """README's promise for a machine with no copy and no network: the engine's ``mnist_dir``
+    fixture (tests/engine/conftest.py) skips, and its reason says to set ``MNIST_DIR``."""
+    import urllib.error
+
+    def offline(url: str, timeout: float = 60.0) -> bytes:
+        raise urllib.error.URLError("Temporary failure in name resolution")
+
+    monkeypatch.setattr(mnist_mod, "fetch_url", offline)
+    monkeypatch.setenv("MNIST_DIR", str(tmp_path / "no-such-folder"))
+    if why == "downloads off":
+        monkeypatch.setenv("GRADER_NO_DOWNLOAD", "1")
+    pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text(encoding="utf-8"))
+    pytester.makepyfile(test_needs_mnist="def test_it(mnist_dir):\n    raise AssertionError\n")
+    run = pytester.inline_run("-p", "no:cacheprovider")
+    passed, skipped, failed = run.listoutcomes()
+    assert (len(passed), len(skipped), len(failed)) == (0, 1, 0)
+    reason = skipped[0].longrepr[2]
+    assert "set MNIST_DIR to a folder holding the four IDX .gz files" in reason, reason
+    assert "dataset 'mnist' not found" in reason, reason

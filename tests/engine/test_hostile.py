@@ -46,7 +46,7 @@ import pytest
 
 import grader
 from grader.packs import load_pack
-from grader.results import validate
+from grader.results import DEFERRED_PREFIX, validate
 from grader.runner import GradeOptions, grade
 
 HERE = Path(__file__).parent
@@ -287,7 +287,9 @@ class Arena:
             validate(data)
         except Exception as exc:  # noqa: BLE001 - reported with everything else
             problems.append(f"(a) invalid results: {exc}")
-        tests = data.get("tests", [])
+        # a test graded later says so in its name on Gradescope: the pack's name after that
+        tests = [{**t, "name": str(t.get("name")).removeprefix(DEFERRED_PREFIX)}
+                 for t in data.get("tests", [])]
         names = [t.get("name") for t in tests]
         if sorted(names) != sorted(TEST_NAMES):
             problems.append(f"(a) the results list {names}, not the pack's five tests")

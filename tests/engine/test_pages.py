@@ -291,6 +291,36 @@ def test_threshold_is_drawn(tmp_path: Path):
     assert (a != b).any()
 
 
+@pytest.mark.parametrize("errors", [False, True], ids=["lines", "error bars"])
+def test_the_training_line_is_drawn_over_the_validation_line(monkeypatch, errors):
+    """Where a model fits, the validation line lies on the training line: the training line
+    is drawn last, over it, though it comes first in the series. Checked by the order in
+    which matplotlib draws the lines."""
+    from grader.batch.pages import _figure
+
+    values = [0.9, 0.96, 0.99]
+    curve = {"series": {"train accuracy": values, "validation accuracy": values},
+             "threshold": 0.975,
+             **({"errors": {"train accuracy": [0.01] * 3, "validation accuracy": [0.01] * 3}}
+                if errors else {})}
+    ax = _figure(curve).axes[0]
+    # each series' artists: its line, or an error bar's line, caps and bars
+    parts = {line: line.get_label() for line in ax.get_lines()}
+    for container in ax.containers:
+        data, caps, bars = container.lines
+        parts.update({a: container.get_label() for a in (data, *caps, *bars)})
+    drawn: list[str] = []
+    for artist, name in parts.items():
+        def draw(renderer, name=name, draw=artist.draw):
+            drawn.append(name)
+            return draw(renderer)
+        monkeypatch.setattr(artist, "draw", draw)
+    ax.figure.canvas.draw()
+    series = [name for name in drawn if name in curve["series"]]
+    assert set(series) == set(curve["series"]), drawn
+    assert series == sorted(series, key="train accuracy".__eq__), drawn  # validation first
+
+
 def test_a_quoted_line_of_backticks_does_not_open_a_block_over_the_page():
     """The feedback quotes a student's message in a fence longer than any line inside it;
     the page must not count that inner ``` as a fence left open."""

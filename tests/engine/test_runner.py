@@ -151,12 +151,12 @@ def test_gradescope_command_writes_results(tmp_path):
     # The mini pack defers its slow test to the staff's batch (pack.toml [gradescope] defer),
     # so on Gradescope it shows 0/0, hidden until published, and the rest is full marks.
     assert data["score"] == 3 == sum(t["max_score"] for t in data["tests"])
-    deferred = next(t for t in data["tests"] if t["name"] == "a slow test")
+    deferred = next(t for t in data["tests"] if t["name"] == "(graded later) a slow test")
     assert deferred["extra_data"] == {**deferred["extra_data"], "status": "deferred",
                                       "deferred_points": 1.0}
     assert deferred["visibility"] == "after_published"
     assert deferred["output"].startswith("Graded later by the course staff")
-    assert "status" not in deferred  # pending: Gradescope shows neither passed nor failed
+    assert "status" not in deferred  # not red on Gradescope; the name says it is pending
 
 
 def test_gradescope_command_writes_results_even_when_the_grader_fails(tmp_path):
@@ -220,6 +220,22 @@ def test_the_assignment_comes_from_a_grader_toml_near_the_submission(tmp_path, m
     assert _pack_name("ift6135_a1", folder / "solution.py") == "ift6135_a1"
     monkeypatch.setenv("GRADER_ASSIGNMENT", "mini")
     assert _pack_name(None, folder / "solution.py") == "mini"
+
+
+def test_grade_help_says_where_the_assignment_comes_from(capsys):
+    """Not "(default: the only one)" where four packs are installed: the order _pack_name
+    follows, in --help of every command that finds the pack from the submission."""
+    from grader.cli import main
+
+    for command in ("grade", "check", "gradescope", "batch"):
+        with pytest.raises(SystemExit) as done:
+            main([command, "--help"])
+        assert done.value.code == 0
+        text = " ".join(capsys.readouterr().out.split())  # the words, however wrapped
+        assert "the only one" not in text
+        assert ("--assignment ASSIGNMENT the assignment pack (default: $GRADER_ASSIGNMENT, "
+                "else `assignment` in a grader.toml beside the submission or a folder above "
+                "it, else the only pack installed)") in text, text
 
 
 def test_an_unloadable_file_is_explained_once_at_the_top(tmp_path):
