@@ -158,8 +158,15 @@ def _meta(results: dict) -> str:
     parts = [f"grader {extra['grader_version']}" if extra.get("grader_version") else "",
              f"submission sha256 {str(extra['submission_sha256'])[:12]}"
              if extra.get("submission_sha256") else "",
-             f"seeds {extra['seeds']}" if extra.get("seeds") else ""]
-    return ", ".join(p for p in parts if p)
+             f"seeds: {_seeds(extra['seeds'])}" if extra.get("seeds") else ""]
+    return "; ".join(p for p in parts if p)
+
+
+def _seeds(seeds: object) -> str:
+    """``{"mnist.seed": 0, ...}`` as "mnist.seed 0, ..." (a page, not a Python repr)."""
+    if isinstance(seeds, dict):
+        return ", ".join(f"{k} {v}" for k, v in seeds.items())
+    return str(seeds)
 
 
 def render_markdown(results: dict, *, student: str, title: str,

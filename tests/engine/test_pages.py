@@ -333,3 +333,12 @@ def test_a_quoted_line_of_backticks_does_not_open_a_block_over_the_page():
     html = MarkdownIt("commonmark").enable("table").render(md)
     assert "<table>" in html.split("All tests")[1]  # the full table is still a table
     assert md.count("````") == 2
+
+
+def test_the_seeds_line_reads_as_words_not_a_python_dict():
+    from grader.batch.pages import _meta
+
+    line = _meta({"extra_data": {"grader_version": "0.1.0", "submission_sha256": "ab" * 32,
+                                 "seeds": {"hypothesis": "derandomize", "mnist.seed": 0}}})
+    assert line == ("grader 0.1.0; submission sha256 abababababab; "
+                    "seeds: hypothesis derandomize, mnist.seed 0")
