@@ -203,6 +203,11 @@ def _accounts(uid: int | None, tmpdir: str) -> dict[str, str]:
 _ACCOUNT_FOLDERS: dict[str, Path] = {}  # a worker's folder -> its account files' folder
 
 
+def accounts_of(tmpdir: str | None) -> Path | None:
+    """The folder of the account files made for the worker of ``tmpdir``, if any."""
+    return _ACCOUNT_FOLDERS.get(tmpdir) if tmpdir else None
+
+
 def forget_accounts(tmpdir: str | None) -> None:
     """Remove the account files made for the worker of ``tmpdir`` (at its stop)."""
     folder = _ACCOUNT_FOLDERS.pop(tmpdir, None) if tmpdir else None
