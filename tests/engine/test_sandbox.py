@@ -425,6 +425,26 @@ def test_seccomp_filter_in_a_plain_child():
     assert out.stdout.strip() == "refused", out.stderr
 
 
+def test_seccomp_refuses_fallocate_so_blocks_are_written(tmp_path):
+    """Reserving blocks is refused (gigabytes would take less than one look of the disk
+    watchdog); posix_fallocate still works, by writing them."""
+    if libseccomp_path() is None:
+        pytest.skip("libseccomp.so.2 is not installed")
+    code = ("import ctypes, errno, os, sys; sys.path.insert(0, sys.argv[1]); "
+            "from grader.sandboxed.lockdown import seccomp_restrict; seccomp_restrict()\n"
+            "fd = os.open(sys.argv[2], os.O_RDWR | os.O_CREAT)\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "rc = libc.fallocate(fd, 0, ctypes.c_int64(0), ctypes.c_int64(1 << 20))\n"
+            "print(rc, errno.errorcode.get(ctypes.get_errno()))\n"
+            "os.posix_fallocate(fd, 0, 1 << 20)\n"
+            "print(os.fstat(fd).st_blocks * 512)\n")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(GRADER_PARENT),
+                          str(tmp_path / "f")], capture_output=True, text=True, timeout=60)
+    refused, written = out.stdout.split("\n")[:2]
+    assert refused in ("-1 EOPNOTSUPP", "-1 ENOTSUP"), out.stderr  # one number on Linux
+    assert int(written) >= 2**20
+
+
 # --- grader doctor ------------------------------------------------------------------------------
 def test_doctor_json(capsys):
     assert cli.main(["doctor", "--json"]) == 0
