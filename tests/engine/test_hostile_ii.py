@@ -264,6 +264,34 @@ def test_the_budget_kill_leaves_nothing_behind(arena, sandbox, own_temp):
     arena.check(outcome, (0, 0, 0))
 
 
+# --- disk_mb holds for the worker as a whole -------------------------------------------------
+DISK = ["many_files_under_the_file_limit", "sparse_files_filled_through_mmap",
+        "preallocated_files", "many_small_files", "empty_files_and_folders",
+        "paths_longer_than_path_max", "folders_nested_too_deep_to_walk", "unlinked_open_files",
+        "unlinked_mapped_files", "detached_child_keeps_writing", "outside_its_folder"]
+DISK_MB, FILE_MB = 16, 4  # small: each variant writes about 2 x 16 MB before it is stopped
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("variant", DISK)
+def test_the_disk_cap_holds_for_the_worker_as_a_whole(arena, variant, sandbox, own_temp):
+    """Twice the worker's disk cap written in files under the per-file size limit (see
+    disk_fill.py for the eleven ways), graded by `grader gradescope`: the worker is stopped
+    and told why, results.json is valid with the honest score, and nothing is left (no
+    process, no file with the marker, nothing in the run's temp root)."""
+    # 20 s per call: the disk stop, not the call limit of a busy machine, ends the call
+    arena.limit(disk_mb=DISK_MB, file_size_mb=FILE_MB, call_timeout_s=20)
+    arena.submit("disk_fill.py", variant)
+    outcome = arena.gradescope()
+    text = next(t for t in outcome.data["tests"] if t["name"] == "double(x) is 2x")["output"]
+    if variant == "folders_nested_too_deep_to_walk":
+        assert "the worker was stopped because its folder could not be measured" in text, text
+    elif variant != "outside_its_folder":  # refused there: its writes fail, nothing to stop
+        assert re.search(rf"the worker was stopped because it wrote [\d,]+ MB of files, "
+                         rf"more than its {DISK_MB} MB", text), text
+    arena.check(outcome, (0, 1, 0))
+
+
 # --- memory_mb holds for the worker as a whole ----------------------------------------------
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("guard", ["auto", "watchdog"])
