@@ -21,6 +21,7 @@ from grader.sandboxed.limits import Limits, landlock_abi
 from grader.sandboxed.lockdown import libseccomp_path
 from grader.worker import sandbox as sandboxing
 from grader.worker.client import SubmissionError, Worker, WorkerCrashed
+from grader.worker.memory import cgroup_root, disk_enforcement
 from grader.worker.proxy import Student
 from grader.worker.sandbox import SandboxError, probe_bwrap, processes_of
 
@@ -456,6 +457,26 @@ def test_doctor_json(capsys):
     assert isinstance(report["worker"], dict) and report["worker"].get("sandbox")
     if probe_bwrap().works and not os.environ.get("GRADER_SANDBOX"):
         assert report["worker"]["sandbox"] == "bubblewrap"
+    _assert_enforcement(report["memory"], report["disk"])
+
+
+def _assert_enforcement(memory: str, disk: str) -> None:
+    """The memory_mb and disk_mb rows say what a worker started here gets."""
+    found = cgroup_root()
+    if found is not None:
+        assert memory.startswith(f"a memory cgroup ({found[0]}, under {found[1]})"), memory
+    else:
+        assert memory.startswith("a watchdog per worker") and "/dev/shm" in memory, memory
+    assert disk.startswith(disk_enforcement()), disk
+    assert "each file or folder at least 4 KiB" in disk and "fallocate is refused" in disk
+    assert ("private tmpfs of 256 MB" in disk) == probe_bwrap().works, disk
+
+
+def _row(text: str, name: str) -> str:
+    rows = [line.strip()[len(name):].strip() for line in text.splitlines()
+            if line.strip().startswith(name + " ")]
+    assert len(rows) == 1, f"no single {name} row in:\n{text}"
+    return rows[0]
 
 
 def test_doctor_text(capsys):
@@ -464,3 +485,12 @@ def test_doctor_text(capsys):
     for word in ("bubblewrap", "landlock", "seccomp", "rlimits", "user namespaces",
                  "pid namespace", "the worker gets"):
         assert word in text.lower()
+    _assert_enforcement(_row(text, "memory_mb"), _row(text, "disk_mb"))
+
+
+def test_doctor_names_the_watchdog_when_it_is_asked_for(capsys, monkeypatch):
+    """GRADER_MEMORY_GUARD=watchdog: no cgroup, and the memory_mb row says so."""
+    monkeypatch.setenv("GRADER_MEMORY_GUARD", "watchdog")
+    report = doctor.checks()
+    assert report["memory"].startswith("a watchdog per worker"), report["memory"]
+    _assert_enforcement(report["memory"], report["disk"])
