@@ -285,6 +285,11 @@ class Arena:
         return self._command(["gradescope", "--submission-dir",
                               str(submission_dir or self.submission_dir)])
 
+    def grade_cli(self, submission: Path, env: dict[str, str] | None = None) -> Outcome:
+        """``grader grade`` as a person runs it in a terminal: the score table and every
+        test's feedback printed, and the results written (``--results``)."""
+        return self._command(["grade", str(submission), "--fast"], env)
+
     def _command(self, verb: list[str], env: dict[str, str] | None = None) -> Outcome:
         """Run the grader command in its own session (nothing an attack does to its process
         group reaches this test run); it must exit 0 and leave a results file."""
@@ -294,8 +299,8 @@ class Arena:
         env = {**os.environ, "GRADER_PACKS_ROOT": str(self.packroot), **(env or {})}
         started = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, env=env,
-                                cwd=self.workdir, start_new_session=True)
+                                stdin=subprocess.DEVNULL, encoding="utf-8", errors="replace",
+                                env=env, cwd=self.workdir, start_new_session=True)
         try:
             log, _ = proc.communicate(timeout=180)
         except subprocess.TimeoutExpired:

@@ -126,7 +126,26 @@ def test_a_lying_reply_is_a_protocol_violation_not_a_memory_bill(arena, variant,
 
 
 ODD = ["output_as_a_tuple_of_numbers", "output_as_a_dict", "error_as_a_string",
-       "error_frames_garbage", "lone_surrogate_message", "printed_lone_surrogate"]
+       "error_frames_garbage", "lone_surrogate_message", "printed_lone_surrogate",
+       "load_report_as_a_string", "load_report_as_a_list",
+       "load_report_fields_of_the_wrong_type", "load_report_without_names",
+       "load_report_unencodable_text"]
+
+
+def _odd_score(variant: str) -> tuple[int, int, int]:
+    """A forged load report of the wrong shape stops every worker as it loads: nothing can
+    be graded; otherwise Counter, which is honest, keeps its point."""
+    forged_shape = variant.startswith("load_report") and variant != "load_report_unencodable_text"
+    return (0, 0, 0) if forged_shape else (0, 1, 0)
+
+
+def _check_odd(outcome, variant: str) -> None:
+    json.dumps(outcome.data, ensure_ascii=False).encode("utf-8")  # every text encodes
+    if _odd_score(variant) == (0, 0, 0):
+        assert "invalid message while loading" in outcome.data["output"] + "".join(
+            t["output"] for t in outcome.data["tests"]), outcome.data
+    if variant == "load_report_unencodable_text":  # taken, its text made safe
+        assert "skipped \ufffd" in outcome.data["output"], outcome.data["output"]
 
 
 @pytest.mark.timeout(300)
@@ -134,8 +153,23 @@ ODD = ["output_as_a_tuple_of_numbers", "output_as_a_dict", "error_as_a_string",
 def test_odd_replies_never_crash_the_grader(arena, variant, sandbox):
     arena.submit("odd_replies.py", variant)
     outcome = arena.gradescope()  # a separate `grader gradescope` process: it must exit 0
-    json.dumps(outcome.data, ensure_ascii=False).encode("utf-8")  # every text encodes
-    arena.check(outcome, (0, 1, 0))
+    _check_odd(outcome, variant)
+    arena.check(outcome, _odd_score(variant))
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("variant", ODD)
+def test_odd_replies_never_crash_grader_grade(arena, variant):
+    """`grader grade`, as run in a terminal, prints the score table and every test's
+    feedback, then writes the results: it exits 0 whatever the worker replied, on a
+    terminal that takes ASCII only too (the strictest: a lone surrogate, U+FFFD or any
+    student text beyond ASCII must not stop it)."""
+    path = arena.submit("odd_replies.py", variant)
+    outcome = arena.grade_cli(path, env={"PYTHONIOENCODING": "ascii:strict"})
+    assert "double(x) is 2x" in outcome.log and "Results written to" in outcome.log, \
+        outcome.log[-3000:]
+    _check_odd(outcome, variant)
+    arena.check(outcome, _odd_score(variant))
 
 
 _PERMISSIVE = MarkdownIt("commonmark")  # links and images allowed: what a renderer may do
