@@ -398,7 +398,17 @@ def cmd_new_pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _printable_streams() -> None:
+    """Whatever this terminal can show, printing goes on: a character its encoding lacks
+    (student text beyond ASCII on an ASCII or Latin-1 terminal, U+FFFD where a lone surrogate
+    was) is written as an escape instead of ending the command with UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, ValueError):  # replaced, or not a text file
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _printable_streams()
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -21,7 +21,7 @@ from grader.batch.mps import mps_state
 from grader.sandboxed.limits import Limits, landlock_abi
 from grader.sandboxed.lockdown import libseccomp_path
 from grader.worker import sandbox as sandboxing
-from grader.worker.memory import enforcement
+from grader.worker.memory import disk_enforcement, enforcement
 
 _GRADER_PARENT = str(Path(__file__).resolve().parents[1])
 _CLONE_NEWUSER, _CLONE_NEWPID = 0x10000000, 0x20000000
@@ -107,7 +107,7 @@ def checks() -> dict[str, Any]:
         "mode": mode,
         "memory": enforcement(),
         "mps": mps_state(),
-        "disk": "the worker's folder is measured by its watchdog and capped at disk_mb"
+        "disk": disk_enforcement()
                 + ("; /dev/shm is a private tmpfs of 256 MB under bubblewrap" if probe.works
                    else ""),
         "worker": _worker_record(mode) if not mode.startswith("invalid") else mode,

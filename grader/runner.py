@@ -110,11 +110,13 @@ def reclaim_leases(path: Path) -> None:
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
         with contextlib.suppress(ValueError, TypeError, AttributeError):
             record = json.loads(line)
-            uid, tmpdir = record.get("uid"), record.get("tmpdir")
+            uid = record.get("uid")
             if isinstance(uid, int):
                 sandbox.reclaim(uid)
-            if isinstance(tmpdir, str) and Path(tmpdir).name.startswith("grader-worker-"):
-                shutil.rmtree(tmpdir, ignore_errors=True)
+            for key, prefix in (("tmpdir", "grader-worker-"), ("accounts", "grader-accounts-")):
+                folder = record.get(key)
+                if isinstance(folder, str) and Path(folder).name.startswith(prefix):
+                    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _read_events(path: Path) -> list[dict]:

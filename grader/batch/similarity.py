@@ -29,7 +29,7 @@ from grader.batch.fingerprints import (
     normalise,
     pair_counts,
 )
-from grader.feedback import plain
+from grader.feedback import code, plain
 from grader.files import write_atomically
 from grader.locate import locate_submission
 from grader.sandboxed.submission import read_source
@@ -171,7 +171,9 @@ def _count(n: int, noun: str) -> str:
 
 
 def _cell(text: str) -> str:
-    return "`" + text.replace("`", "'").replace("|", "\\|").replace("\n", " ") + "`"
+    """A student id as inline code nothing in it can close (no line break of any kind, a
+    fence longer than its backticks), whose pipes do not split a table's cell."""
+    return code(text).replace("|", "\\|")
 
 
 def _excerpt(sid: str, text: str, start: int, end: int) -> list[str]:

@@ -117,6 +117,9 @@ class Worker:
             [sys.executable, "-I", "-c", _BOOT, str(_GRADER_DIR.parent), str(child.fileno()),
              json.dumps(config)], tmpdir=self.tmpdir, grader_dir=str(_GRADER_DIR),
             folders=folders)
+        accounts = sandboxing.accounts_of(self.tmpdir)
+        if accounts is not None:  # bubblewrap's passwd for the uid: cleaned up likewise
+            _record_lease(self.sandbox.uid, self.tmpdir, accounts)
         # The worker's real stdout/stderr (crash traces) go to an unnamed file of ours, read
         # back through our descriptor: a file in its own folder could be swapped for a FIFO or
         # a symlink to the reference before the grader reads it.
@@ -397,14 +400,16 @@ class Worker:
 LEASES_ENV = "GRADER_LEASES"
 
 
-def _record_lease(uid: int | None, tmpdir: str) -> None:
-    """Note this worker's uid and folder where the process that started the grading run can
-    read them (``$GRADER_LEASES``): if this process is killed before ``stop()``, that one
-    cleans up (:func:`grader.runner.reclaim_leases`)."""
+def _record_lease(uid: int | None, tmpdir: str, accounts: Path | None = None) -> None:
+    """Note this worker's uid and folders (its own, and the one of its account files) where
+    the process that started the grading run can read them (``$GRADER_LEASES``): if this
+    process is killed before ``stop()``, that one cleans up
+    (:func:`grader.runner.reclaim_leases`)."""
     path = os.environ.get(LEASES_ENV)
     if path:
+        record = {"uid": uid, "tmpdir": tmpdir, "accounts": str(accounts) if accounts else None}
         with contextlib.suppress(OSError), open(path, "a", encoding="utf-8") as f:
-            f.write(json.dumps({"uid": uid, "tmpdir": tmpdir}) + "\n")
+            f.write(json.dumps(record) + "\n")
 
 
 def _leaves(value: Any) -> Iterator[Any]:

@@ -9,8 +9,13 @@ enforces the limit on the worker as a whole, the best way the machine allows:
   ``memory_mb``; its swap is capped too;
 - else **a watchdog thread** that adds up, every ``interval`` seconds, the resident memory of
   every process of the worker (its dedicated uid's, or its process tree's) and the files that
-  uid owns in ``/dev/shm`` and ``/dev/mqueue``, and the size of the worker's own folder
-  (``disk_mb``), and stops the worker when either goes over.
+  uid owns in ``/dev/shm`` and ``/dev/mqueue``, and stops the worker when it goes over.
+
+The same thread holds the worker's disk use to ``disk_mb``: its own folder, walked by
+descriptors (no path is too long to measure), each file or folder costing at least a block
+(empty ones use inodes all the same), plus the files its processes keep open or mapped after
+deleting them (``O_TMPFILE`` ones too), which no walk finds. Reserving blocks without writing
+them (``fallocate``) is refused in the worker, so every byte is written at the pace of a write.
 
 ``grader doctor`` reports which one a worker gets.
 """
@@ -19,16 +24,19 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grader.worker.sandbox import processes_of
+from grader.worker.sandbox import has_capability, processes_of
 
-__all__ = ["MemoryGuard", "cgroup_root", "enforcement"]
+__all__ = ["MemoryGuard", "cgroup_root", "disk_enforcement", "enforcement"]
 
 MiB = 2**20
+ENTRY_BYTES = 4096  # the least a file or folder costs the disk: its inode and its entry
+MAX_DEPTH = 128  # folders nested deeper are not measured: the worker is stopped
 _V2 = Path("/sys/fs/cgroup")
 _V1 = Path("/sys/fs/cgroup/memory")
 SHARED_MEMORY = ("/dev/shm", "/dev/mqueue")
@@ -55,6 +63,26 @@ def enforcement() -> str:
         return f"a memory cgroup ({found[0]}, under {found[1]}) per worker"
     return ("a watchdog per worker (every 0.1 s: the resident memory of all its processes "
             "and its files in /dev/shm; no memory cgroup can be created here)")
+
+
+_CAP_SYS_PTRACE, _CAP_SYS_ADMIN, _CAP_CHECKPOINT_RESTORE = 19, 21, 40
+
+
+def disk_enforcement() -> str:
+    """How a worker's disk_mb is enforced on this machine, for ``grader doctor``: what the
+    watchdog can see of the files a worker holds after deleting them depends on this
+    process's capabilities (another uid's descriptors need CAP_SYS_PTRACE, its mappings'
+    files CAP_SYS_ADMIN)."""
+    root = os.geteuid() == 0
+    fds = not root or has_capability(_CAP_SYS_PTRACE)
+    maps = has_capability(_CAP_SYS_ADMIN) or has_capability(_CAP_CHECKPOINT_RESTORE)
+    held = ("the files it holds open or mapped after deleting them" if fds and maps else
+            "the files it holds open after deleting them (not those it only maps: no "
+            "CAP_SYS_ADMIN)" if fds else
+            "not the files it holds after deleting them (no CAP_SYS_PTRACE)")
+    return (f"a watchdog per worker (every 0.1 s): its folder, walked by descriptors, each "
+            f"file or folder at least {ENTRY_BYTES // 1024} KiB, and {held}; fallocate is "
+            "refused where seccomp loads")
 
 
 class MemoryGuard:
@@ -132,7 +160,11 @@ class MemoryGuard:
                     self._exceeded(f"its processes and shared memory held {used // MiB:,} MB "
                                    f"together, more than its {self.limit // MiB:,} MB")
                     return
-            size = _folder_size(self.folder)
+            size = self.disk_in_use()
+            if size is None:
+                self._exceeded("its folder could not be measured (folders nested more "
+                               f"than {MAX_DEPTH} deep, or closed to the grader)")
+                return
             if size > self.disk:
                 self._exceeded(f"it wrote {size // MiB:,} MB of files, more than its "
                                f"{self.disk // MiB:,} MB")
@@ -163,6 +195,12 @@ class MemoryGuard:
         if self.uid is not None:
             total += sum(_owned_bytes(folder, self.uid) for folder in SHARED_MEMORY)
         return total
+
+    def disk_in_use(self) -> int | None:
+        """Bytes of the worker's folder and of the files its processes hold after deleting
+        them; None when the folder cannot be measured."""
+        size = _folder_size(self.folder)
+        return None if size is None else size + _deleted_but_held(self._pids())
 
     def _pids(self) -> list[int]:
         if self.uid is not None:
@@ -225,10 +263,75 @@ def _owned_bytes(folder: str, uid: int) -> int:
     return total
 
 
-def _folder_size(folder: str) -> int:
+def _folder_size(folder: str) -> int | None:
+    """What the files and folders under ``folder`` take on the disk (at least ENTRY_BYTES
+    each), walked by descriptors from the top: a path however long is measured. None when it
+    cannot be measured: folders nested more than MAX_DEPTH deep (each level holds a
+    descriptor open), or a folder the grader may not read."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        top = os.open(folder, flags)
+    except OSError:
+        return 0  # gone: nothing left to hold
     total = 0
-    for root, _, files in os.walk(folder):
-        for name in files:
-            with contextlib.suppress(OSError):
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+    stack = [(top, os.scandir(top))]
+    try:
+        while stack:
+            fd, entries = stack[-1]
+            entry = next(entries, None)
+            if entry is None:
+                entries.close()
+                os.close(fd)
+                stack.pop()
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:  # removed meanwhile
+                continue
+            total += max(info.st_blocks * 512, ENTRY_BYTES)
+            if stat.S_ISDIR(info.st_mode):
+                if len(stack) >= MAX_DEPTH:
+                    return None
+                try:
+                    inner = os.open(entry.name, flags, dir_fd=fd)
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                except OSError:  # closed to the grader (a mode of 000 without root)
+                    return None
+                stack.append((inner, os.scandir(inner)))
+    finally:
+        for fd, entries in stack:
+            entries.close()
+            os.close(fd)
     return total
+
+
+def _deleted_but_held(pids: list[int]) -> int:
+    """What the regular files that ``pids`` keep open or mapped, with no name left, take on
+    the disk (each file once)."""
+    found: dict[tuple[int, int], int] = {}
+    for pid in pids:
+        for link in _open_files(pid) + _deleted_mappings(pid):
+            with contextlib.suppress(OSError):
+                info = os.stat(link)
+                if info.st_nlink == 0 and stat.S_ISREG(info.st_mode):
+                    found[(info.st_dev, info.st_ino)] = info.st_blocks * 512
+    return sum(found.values())
+
+
+def _open_files(pid: int) -> list[str]:
+    with contextlib.suppress(OSError):
+        return [f"/proc/{pid}/fd/{name}" for name in os.listdir(f"/proc/{pid}/fd")]
+    return []
+
+
+def _deleted_mappings(pid: int) -> list[str]:
+    """The mappings of files deleted since (their links in map_files, readable with
+    CAP_SYS_ADMIN: elsewhere the stat fails and they are not counted)."""
+    try:
+        with open(f"/proc/{pid}/maps", "rb") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    return [f"/proc/{pid}/map_files/{line.split(maxsplit=1)[0].decode()}"
+            for line in lines if line.endswith(b" (deleted)")]

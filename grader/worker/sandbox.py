@@ -203,6 +203,11 @@ def _accounts(uid: int | None, tmpdir: str) -> dict[str, str]:
 _ACCOUNT_FOLDERS: dict[str, Path] = {}  # a worker's folder -> its account files' folder
 
 
+def accounts_of(tmpdir: str | None) -> Path | None:
+    """The folder of the account files made for the worker of ``tmpdir``, if any."""
+    return _ACCOUNT_FOLDERS.get(tmpdir) if tmpdir else None
+
+
 def forget_accounts(tmpdir: str | None) -> None:
     """Remove the account files made for the worker of ``tmpdir`` (at its stop)."""
     folder = _ACCOUNT_FOLDERS.pop(tmpdir, None) if tmpdir else None
@@ -441,7 +446,7 @@ def prepare(mode: str, *, tmpdir: str, grader_dir: str, folders: list[str],
     needed = [os.path.realpath(sys.executable), *python_paths(), grader_dir, *folders, *files]
     tops = read_binds(grader_dir, folders) if kind == "bubblewrap" else []
     keep = not all(_reachable(os.path.realpath(p), tops) for p in needed)
-    if keep and not _has_capability(_CAP_DAC_READ_SEARCH):
+    if keep and not has_capability(_CAP_DAC_READ_SEARCH):
         sandbox.user_note = ("root (not switched: the interpreter or the submission is in a "
                              "folder other users cannot enter, and CAP_DAC_READ_SEARCH is "
                              "not available)")
@@ -486,7 +491,8 @@ def _reachable(path: str, tops: list[str]) -> bool:
     return True
 
 
-def _has_capability(cap: int) -> bool:
+def has_capability(cap: int) -> bool:
+    """Whether this process has capability number ``cap`` in effect."""
     try:
         with open("/proc/self/status") as f:
             for line in f:

@@ -21,6 +21,7 @@ An attack that works is never hidden here: its test fails, and says how.
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import hashlib
 import json
@@ -224,9 +225,32 @@ class Arena:
             "CANARY": str(self.canary), "RESULTS_DIR": str(self.results_dir),
             "MARKER": self.marker,
         }
+        self.packroot = PACKROOT  # the mini pack, as it is or with other limits (`limit`)
         self.strict = {"the pack root": (PACKROOT, _snapshot(PACKROOT)),
                        "the canary folder": (self.canary, _snapshot(self.canary))}
         self.grader_before = _snapshot(GRADER_DIR)
+        self._tmp_path = tmp_path
+
+    def limit(self, **values: int | float) -> None:
+        """Grade with the mini pack under other ``[limits]`` (a copy of the pack root whose
+        pack.toml says so; the original is still checked to be untouched); each value is
+        also a placeholder (``disk_mb=64`` fills ``@@DISK_MB@@``)."""
+        copy = self._tmp_path / "packroot"
+        if not copy.exists():
+            shutil.copytree(PACKROOT, copy, ignore=shutil.ignore_patterns("__pycache__"))
+            compileall.compile_dir(copy, quiet=1)  # the bytecode pytest would write there
+        config = copy / "tests" / "mini" / "pack.toml"
+        lines = config.read_text().splitlines()
+        start = lines.index("[limits]") + 1
+        end = next((i for i in range(start, len(lines)) if lines[i].startswith("[")),
+                   len(lines))
+        kept = [line for line in lines[start:end]
+                if line.split("=")[0].strip() not in values and line.strip()]
+        lines[start:end] = kept + [f"{key} = {value}" for key, value in values.items()] + [""]
+        config.write_text("\n".join(lines) + "\n")
+        self.packroot = copy
+        self.strict["the pack root in use"] = (copy, _snapshot(copy))
+        self.values.update({key.upper(): str(value) for key, value in values.items()})
 
     # --- building submissions ---------------------------------------------------------------
     def listen(self) -> Listeners:
@@ -248,23 +272,35 @@ class Arena:
 
     # --- grading ----------------------------------------------------------------------------
     def grade(self, submission: Path, **options) -> Outcome:
-        started = time.monotonic()
-        results = grade(submission, load_pack("mini"), GradeOptions(fast=True, **options))
-        elapsed = time.monotonic() - started
+        with pytest.MonkeyPatch.context() as mp:  # the pytest process reads it too
+            mp.setenv("GRADER_PACKS_ROOT", str(self.packroot))
+            started = time.monotonic()
+            results = grade(submission, load_pack("mini"), GradeOptions(fast=True, **options))
+            elapsed = time.monotonic() - started
         return Outcome(results.to_json(), elapsed)
 
     def gradescope(self, submission_dir: Path | None = None) -> Outcome:
         """What Gradescope runs, as a separate process (in its own session, so that nothing
         an attack does to its process group can reach this test run)."""
+        return self._command(["gradescope", "--submission-dir",
+                              str(submission_dir or self.submission_dir)])
+
+    def grade_cli(self, submission: Path, env: dict[str, str] | None = None) -> Outcome:
+        """``grader grade`` as a person runs it in a terminal: the score table and every
+        test's feedback printed, and the results written (``--results``)."""
+        return self._command(["grade", str(submission), "--fast"], env)
+
+    def _command(self, verb: list[str], env: dict[str, str] | None = None) -> Outcome:
+        """Run the grader command in its own session (nothing an attack does to its process
+        group reaches this test run); it must exit 0 and leave a results file."""
         out = self.results_dir / "results.json"
-        cmd = [sys.executable, "-m", "grader.cli", "gradescope", "--submission-dir",
-               str(submission_dir or self.submission_dir), "--results", str(out),
+        cmd = [sys.executable, "-m", "grader.cli", *verb, "--results", str(out),
                "--assignment", "mini"]
-        env = {**os.environ, "GRADER_PACKS_ROOT": str(PACKROOT)}
+        env = {**os.environ, "GRADER_PACKS_ROOT": str(self.packroot), **(env or {})}
         started = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, env=env,
-                                cwd=self.workdir, start_new_session=True)
+                                stdin=subprocess.DEVNULL, encoding="utf-8", errors="replace",
+                                env=env, cwd=self.workdir, start_new_session=True)
         try:
             log, _ = proc.communicate(timeout=180)
         except subprocess.TimeoutExpired:
@@ -272,7 +308,7 @@ class Arena:
                 os.killpg(proc.pid, signal.SIGKILL)
             log, _ = proc.communicate()
         elapsed = time.monotonic() - started
-        assert proc.returncode == 0, f"grader gradescope exited {proc.returncode}:\n{log[-3000:]}"
+        assert proc.returncode == 0, f"grader {verb[0]} exited {proc.returncode}:\n{log[-3000:]}"
         raw = out.read_bytes()
         return Outcome(json.loads(raw), elapsed, log, _sha(raw))
 

@@ -27,6 +27,58 @@ from .test_hostile import PACKROOT, arena, mini_pack  # noqa: F401 - the arena a
 # for any pack is 2.5 GB; the mini pack's trusted side needs far less)
 MAX_TRUSTED_MB = 1500
 
+class TempRoot:
+    """A temp root of one test's own (``$TMPDIR`` of every grader process it starts), so that
+    what its run leaves behind is told apart from what graders running beside it hold now.
+    What appeared in it meanwhile is recorded (the run's workers made their folders there)."""
+
+    def __init__(self, root) -> None:
+        import threading
+
+        self.root = root
+        self.seen: set[str] = set()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        import contextlib
+        import os
+
+        while not self._stop.wait(0.05):
+            for name in os.listdir(self.root):
+                self.seen.add(name)
+                with contextlib.suppress(OSError):  # what is in the run's worker folders
+                    self.seen.update(f"{name}/{inner}"
+                                     for inner in os.listdir(self.root / name))
+
+    def left(self) -> list[str]:
+        import os
+
+        self._stop.set()
+        self._thread.join()
+        return sorted(os.listdir(self.root))
+
+
+@pytest.fixture
+def own_temp(monkeypatch):
+    """The test's own temp root; it must be empty once grading is over."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    root = Path(tempfile.mkdtemp(prefix="hostile-tmp-", dir="/tmp"))
+    root.chmod(0o755)  # like /tmp, a worker's uid walks through it to its own folder
+    monkeypatch.setenv("TMPDIR", str(root))
+    temp = TempRoot(root)
+    yield temp
+    left = temp.left()
+    shutil.rmtree(root, ignore_errors=True)
+    assert any(name.startswith("grader-worker-") for name in temp.seen), \
+        f"no worker made its folder in the test's temp root (seen: {sorted(temp.seen)})"
+    assert not left, f"the run left {left} in its temp root"
+
+
 @pytest.fixture(params=["auto", "fallback"])
 def sandbox(request, monkeypatch):
     """Each attack under both sandboxes: bubblewrap where it runs, and the fallback that
@@ -74,7 +126,26 @@ def test_a_lying_reply_is_a_protocol_violation_not_a_memory_bill(arena, variant,
 
 
 ODD = ["output_as_a_tuple_of_numbers", "output_as_a_dict", "error_as_a_string",
-       "error_frames_garbage", "lone_surrogate_message", "printed_lone_surrogate"]
+       "error_frames_garbage", "lone_surrogate_message", "printed_lone_surrogate",
+       "load_report_as_a_string", "load_report_as_a_list",
+       "load_report_fields_of_the_wrong_type", "load_report_without_names",
+       "load_report_unencodable_text"]
+
+
+def _odd_score(variant: str) -> tuple[int, int, int]:
+    """A forged load report of the wrong shape stops every worker as it loads: nothing can
+    be graded; otherwise Counter, which is honest, keeps its point."""
+    forged_shape = variant.startswith("load_report") and variant != "load_report_unencodable_text"
+    return (0, 0, 0) if forged_shape else (0, 1, 0)
+
+
+def _check_odd(outcome, variant: str) -> None:
+    json.dumps(outcome.data, ensure_ascii=False).encode("utf-8")  # every text encodes
+    if _odd_score(variant) == (0, 0, 0):
+        assert "invalid message while loading" in outcome.data["output"] + "".join(
+            t["output"] for t in outcome.data["tests"]), outcome.data
+    if variant == "load_report_unencodable_text":  # taken, its text made safe
+        assert "skipped \ufffd" in outcome.data["output"], outcome.data["output"]
 
 
 @pytest.mark.timeout(300)
@@ -82,8 +153,23 @@ ODD = ["output_as_a_tuple_of_numbers", "output_as_a_dict", "error_as_a_string",
 def test_odd_replies_never_crash_the_grader(arena, variant, sandbox):
     arena.submit("odd_replies.py", variant)
     outcome = arena.gradescope()  # a separate `grader gradescope` process: it must exit 0
-    json.dumps(outcome.data, ensure_ascii=False).encode("utf-8")  # every text encodes
-    arena.check(outcome, (0, 1, 0))
+    _check_odd(outcome, variant)
+    arena.check(outcome, _odd_score(variant))
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("variant", ODD)
+def test_odd_replies_never_crash_grader_grade(arena, variant):
+    """`grader grade`, as run in a terminal, prints the score table and every test's
+    feedback, then writes the results: it exits 0 whatever the worker replied, on a
+    terminal that takes ASCII only too (the strictest: a lone surrogate, U+FFFD or any
+    student text beyond ASCII must not stop it)."""
+    path = arena.submit("odd_replies.py", variant)
+    outcome = arena.grade_cli(path, env={"PYTHONIOENCODING": "ascii:strict"})
+    assert "double(x) is 2x" in outcome.log and "Results written to" in outcome.log, \
+        outcome.log[-3000:]
+    _check_odd(outcome, variant)
+    arena.check(outcome, _odd_score(variant))
 
 
 _PERMISSIVE = MarkdownIt("commonmark")  # links and images allowed: what a renderer may do
@@ -193,26 +279,51 @@ def test_spreadsheet_cells_and_name_lengths(tmp_path, name):
 
 
 # --- a run killed at its overall time limit leaves nothing behind --------------------------------
+BUDGET_KILL_S = 20.0  # pytest, a worker and the first call of double start well within it
+
+
 @pytest.mark.timeout(300)
-def test_the_budget_kill_leaves_nothing_behind(arena, sandbox):
+def test_the_budget_kill_leaves_nothing_behind(arena, sandbox, own_temp):
     """pytest is SIGKILLed at the overall limit while a detached grandchild of the worker
     holds shared memory and files: the runner, which outlives pytest, kills every process of
     the worker's uid and removes what it left (checked by the arena: no process carries the
-    marker, no file with it remains in /tmp, /dev/shm, ...)."""
-    import tempfile
-    from pathlib import Path
-
-    folders = Path(tempfile.gettempdir())
-    before = set(folders.glob("grader-worker-*"))
+    marker, no file with it remains in /tmp, /dev/shm, ...; and by ``own_temp``: the run's
+    own temp root, where its workers' folders were, is empty)."""
+    arena.limit(call_timeout_s=60)  # double stalls until the budget kill, not a call timeout
     path = arena.submit("budget_kill_leftovers.py")
-    # Each call of `double` stalls until the call timeout kills the worker, so a run ends
-    # by itself; a budget 2 s short of that run's length kills pytest while the second
-    # call's grandchild is alive (the first call's, at the latest, is already there).
-    natural = arena.grade(path)
-    outcome = arena.grade(path, overall_timeout_s=max(natural.elapsed - 2.0, 1.0))
-    assert outcome.data["extra_data"]["stopped_at_time_limit"], (natural.elapsed, outcome.data)
-    assert set(folders.glob("grader-worker-*")) <= before, "the worker's folder was left"
+    outcome = arena.grade(path, overall_timeout_s=BUDGET_KILL_S)
+    assert outcome.data["extra_data"]["stopped_at_time_limit"], outcome.data
+    assert any(seen.endswith(f"/left-{arena.marker}") for seen in own_temp.seen), \
+        f"the grandchild was not alive before the kill (seen: {sorted(own_temp.seen)})"
     arena.check(outcome, (0, 0, 0))
+
+
+# --- disk_mb holds for the worker as a whole -------------------------------------------------
+DISK = ["many_files_under_the_file_limit", "sparse_files_filled_through_mmap",
+        "preallocated_files", "many_small_files", "empty_files_and_folders",
+        "paths_longer_than_path_max", "folders_nested_too_deep_to_walk", "unlinked_open_files",
+        "unlinked_mapped_files", "detached_child_keeps_writing", "outside_its_folder"]
+DISK_MB, FILE_MB = 16, 4  # small: each variant writes about 2 x 16 MB before it is stopped
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("variant", DISK)
+def test_the_disk_cap_holds_for_the_worker_as_a_whole(arena, variant, sandbox, own_temp):
+    """Twice the worker's disk cap written in files under the per-file size limit (see
+    disk_fill.py for the eleven ways), graded by `grader gradescope`: the worker is stopped
+    and told why, results.json is valid with the honest score, and nothing is left (no
+    process, no file with the marker, nothing in the run's temp root)."""
+    # 20 s per call: the disk stop, not the call limit of a busy machine, ends the call
+    arena.limit(disk_mb=DISK_MB, file_size_mb=FILE_MB, call_timeout_s=20)
+    arena.submit("disk_fill.py", variant)
+    outcome = arena.gradescope()
+    text = next(t for t in outcome.data["tests"] if t["name"] == "double(x) is 2x")["output"]
+    if variant == "folders_nested_too_deep_to_walk":
+        assert "the worker was stopped because its folder could not be measured" in text, text
+    elif variant != "outside_its_folder":  # refused there: its writes fail, nothing to stop
+        assert re.search(rf"the worker was stopped because it wrote [\d,]+ MB of files, "
+                         rf"more than its {DISK_MB} MB", text), text
+    arena.check(outcome, (0, 1, 0))
 
 
 # --- memory_mb holds for the worker as a whole ----------------------------------------------
@@ -230,6 +341,9 @@ def test_memory_is_limited_across_processes_and_shared_memory(arena, variant, gu
         pytest.skip("files in /dev/shm are told apart by the worker's own uid (root only)")
     monkeypatch.setenv("GRADER_MEMORY_GUARD", guard)
     monkeypatch.setenv("GRADER_SANDBOX", "fallback")  # /dev/shm is the machine's own there
+    # On a busy machine allocating 1.4 GB can take longer than the mini pack's 3 s per call:
+    # a call limit far beyond it leaves the memory stop as what ends the call.
+    arena.limit(call_timeout_s=20)
     outcome = arena.grade(arena.submit("memory_together.py", variant))
     double = next(t for t in outcome.data["tests"] if t["name"] == "double(x) is 2x")
     if guard == "watchdog":

@@ -21,6 +21,7 @@ from grader.sandboxed.limits import Limits, landlock_abi
 from grader.sandboxed.lockdown import libseccomp_path
 from grader.worker import sandbox as sandboxing
 from grader.worker.client import SubmissionError, Worker, WorkerCrashed
+from grader.worker.memory import cgroup_root, disk_enforcement
 from grader.worker.proxy import Student
 from grader.worker.sandbox import SandboxError, probe_bwrap, processes_of
 
@@ -425,6 +426,26 @@ def test_seccomp_filter_in_a_plain_child():
     assert out.stdout.strip() == "refused", out.stderr
 
 
+def test_seccomp_refuses_fallocate_so_blocks_are_written(tmp_path):
+    """Reserving blocks is refused (gigabytes would take less than one look of the disk
+    watchdog); posix_fallocate still works, by writing them."""
+    if libseccomp_path() is None:
+        pytest.skip("libseccomp.so.2 is not installed")
+    code = ("import ctypes, errno, os, sys; sys.path.insert(0, sys.argv[1]); "
+            "from grader.sandboxed.lockdown import seccomp_restrict; seccomp_restrict()\n"
+            "fd = os.open(sys.argv[2], os.O_RDWR | os.O_CREAT)\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "rc = libc.fallocate(fd, 0, ctypes.c_int64(0), ctypes.c_int64(1 << 20))\n"
+            "print(rc, errno.errorcode.get(ctypes.get_errno()))\n"
+            "os.posix_fallocate(fd, 0, 1 << 20)\n"
+            "print(os.fstat(fd).st_blocks * 512)\n")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(GRADER_PARENT),
+                          str(tmp_path / "f")], capture_output=True, text=True, timeout=60)
+    refused, written = out.stdout.split("\n")[:2]
+    assert refused in ("-1 EOPNOTSUPP", "-1 ENOTSUP"), out.stderr  # one number on Linux
+    assert int(written) >= 2**20
+
+
 # --- grader doctor ------------------------------------------------------------------------------
 def test_doctor_json(capsys):
     assert cli.main(["doctor", "--json"]) == 0
@@ -436,6 +457,26 @@ def test_doctor_json(capsys):
     assert isinstance(report["worker"], dict) and report["worker"].get("sandbox")
     if probe_bwrap().works and not os.environ.get("GRADER_SANDBOX"):
         assert report["worker"]["sandbox"] == "bubblewrap"
+    _assert_enforcement(report["memory"], report["disk"])
+
+
+def _assert_enforcement(memory: str, disk: str) -> None:
+    """The memory_mb and disk_mb rows say what a worker started here gets."""
+    found = cgroup_root()
+    if found is not None:
+        assert memory.startswith(f"a memory cgroup ({found[0]}, under {found[1]})"), memory
+    else:
+        assert memory.startswith("a watchdog per worker") and "/dev/shm" in memory, memory
+    assert disk.startswith(disk_enforcement()), disk
+    assert "each file or folder at least 4 KiB" in disk and "fallocate is refused" in disk
+    assert ("private tmpfs of 256 MB" in disk) == probe_bwrap().works, disk
+
+
+def _row(text: str, name: str) -> str:
+    rows = [line.strip()[len(name):].strip() for line in text.splitlines()
+            if line.strip().startswith(name + " ")]
+    assert len(rows) == 1, f"no single {name} row in:\n{text}"
+    return rows[0]
 
 
 def test_doctor_text(capsys):
@@ -444,3 +485,12 @@ def test_doctor_text(capsys):
     for word in ("bubblewrap", "landlock", "seccomp", "rlimits", "user namespaces",
                  "pid namespace", "the worker gets"):
         assert word in text.lower()
+    _assert_enforcement(_row(text, "memory_mb"), _row(text, "disk_mb"))
+
+
+def test_doctor_names_the_watchdog_when_it_is_asked_for(capsys, monkeypatch):
+    """GRADER_MEMORY_GUARD=watchdog: no cgroup, and the memory_mb row says so."""
+    monkeypatch.setenv("GRADER_MEMORY_GUARD", "watchdog")
+    report = doctor.checks()
+    assert report["memory"].startswith("a watchdog per worker"), report["memory"]
+    _assert_enforcement(report["memory"], report["disk"])

@@ -504,3 +504,69 @@ def test_worker_processes_give_the_same_report(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(fingerprints, "ProcessPoolExecutor", Recording)
     assert similarity_report(sources, TEMPLATE, threshold=0.0, jobs=2).to_json() == alone
     assert started == ([(2,)] if sys.platform.startswith("linux") else [])
+
+
+# --- student text in the report ---------------------------------------------------------
+HOSTILE_NAMES = ["<img src=x onerror=alert(1)>", "<script>alert(1)</script>", "a`b``c",
+                 "x|y|z", "line\n# Score: 100", "cr\r<img src=x onerror=alert(2)>"]
+
+
+def _rendered(md: str) -> str:
+    """The report as a Markdown renderer shows it (tables on, raw HTML passed through)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark").enable("table").render(md)
+
+
+def _assert_inert(md: str, pairs: int) -> str:
+    """Nothing a student named becomes HTML, a heading or a table cell of its own."""
+    import re
+
+    html = _rendered(md)
+    assert "<img" not in html and "<script" not in html, html
+    assert re.findall(r"<h1>(.*?)</h1>", html) == ["Similarity report"], html
+    for heading in re.findall(r"<h2>(.*?)</h2>", html):
+        assert re.match(r"\d+\. <code>|Unreadable or empty|Too little code", heading), heading
+    for heading in re.findall(r"<h3>(.*?)</h3>", html):
+        assert heading.startswith("<code>"), heading
+    body = html.split("<tbody>")[1].split("</tbody>")[0] if pairs else ""
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    assert len(rows) == pairs and all(row.count("<td>") == 8 for row in rows), body
+    return html
+
+
+def test_student_names_stay_text_in_the_report(tmp_path: Path) -> None:
+    """Ids (what a library caller passes) that hold HTML, backticks, pipes and line breaks:
+    in the table, the headings, the excerpts, the unreadable and too-small lists."""
+    copies = {name: ALICE if i % 2 else BOB for i, name in enumerate(HOSTILE_NAMES)}
+    report = similarity_report({**copies, "tiny`|<b>\rx": "x = 1\n"},
+                               unreadable={name + "!": f"{name}.zip: {name}"
+                                           for name in HOSTILE_NAMES})
+    assert len(report.pairs) == 15  # every copy with every other
+    _, md_path = report.write(tmp_path)
+    html = _assert_inert(md_path.read_text(encoding="utf-8"), 15)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown, as text
+
+
+def test_zip_members_and_hand_in_names_stay_text(tmp_path: Path) -> None:
+    """A batch's own path: hand-ins found in a folder (their ids cleaned), the archives'
+    names and member names quoted in why they could not be read."""
+    from grader.batch.roster import discover
+
+    folder = tmp_path / "hand-ins"
+    folder.mkdir()
+    (folder / "alice.py").write_text(ALICE, encoding="utf-8")
+    (folder / "bob`|<img src=x onerror=alert(3)>.py").write_text(BOB, encoding="utf-8")
+    for i, name in enumerate(HOSTILE_NAMES):
+        with zipfile.ZipFile(folder / f"{name.replace('/', '_')}{i}.zip", "w") as zf:
+            zf.writestr(f"{name.replace('/', '_')}.py", CAROL)  # two .py, no solution.py:
+            zf.writestr(f"{HOSTILE_NAMES[i - 1].replace('/', '_')}-2.py", CAROL)  # ambiguous
+    entries = discover(folder)
+    texts, problems = read_solutions({e.student: e.path for e in entries})
+    assert len(problems) == len(HOSTILE_NAMES), problems
+    assert any("<script>" in why for why in problems.values())  # the names are quoted
+    report = similarity_report(texts, unreadable=problems)
+    _, md_path = report.write(tmp_path / "out")
+    md = md_path.read_text(encoding="utf-8")
+    _assert_inert(md, len(report.pairs))
+    assert len(report.pairs) == 1 and "alert(3)" not in md.split("## Unreadable")[0]

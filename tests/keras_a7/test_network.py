@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.testing import fail
+from grader.testing import GradingFailure, fail
 
 from .answers import declared, whole, whole_list
 from .common import SETTINGS, check_fidelity, probe_images, student_model
@@ -16,9 +16,15 @@ ANSWERS = SETTINGS["answers"]
 REVEAL = bool(ANSWERS.get("reveal", False))
 
 
-def _notebook(student):
-    model = student_model(student, "notebook", probe=probe_images())
-    check_fidelity(model)
+def _notebook(student, answer: str):
+    """The notebook's network, tied to the student's own model; a failure names the 2.1
+    answer (``answer``) that is checked against it."""
+    try:
+        model = student_model(student, "notebook", probe=probe_images())
+        check_fidelity(model)
+    except GradingFailure as exc:
+        fail(f"`{answer}` is checked against the network `build_model()` returns, and the "
+             f"grader could not read that network: {exc.message}")
     return model
 
 
@@ -26,7 +32,7 @@ def _notebook(student):
                     name="2.1: the number of layers and the neurons in each")
 def test_layers_and_neurons(student):
     """`LAYERS` and `NEURONS` describe the notebook's network"""
-    model = _notebook(student)
+    model = _notebook(student, ANSWERS["neurons"])
     units = [layer.args["units"] for layer in model.spec.of_kind("Dense")]
     inputs = model.spec.input_shape[0] if len(model.spec.input_shape) == 1 else 784
     layers = whole(declared(student, ANSWERS["layers"], "2.1: how many layers"),
@@ -58,7 +64,7 @@ def test_layers_and_neurons(student):
                     name="2.1: the total number of parameters")
 def test_total_parameters(student):
     """`PARAMETERS` is the network's number of weights and biases"""
-    model = _notebook(student)
+    model = _notebook(student, ANSWERS["parameters"])
     reported = whole(declared(student, ANSWERS["parameters"], "2.1: total parameters"),
                      ANSWERS["parameters"])
     total = model.spec.parameters

@@ -3,6 +3,11 @@
 The worker's reply to the grader's "output" request, its load report, an error it reports, or
 text in it are replaced with values of the wrong shape or text that cannot be encoded. The
 grader must still write a valid results file and give the honest score.
+
+The load report is forged while the file loads (a class body runs then, in any load mode):
+the server's `reply` is wrapped so that its next reply, the report, carries something else
+(a string, a list, a dict with fields of the wrong type or without `names`, or the right
+shape with unencodable text in every field).
 """
 
 import gc
@@ -40,6 +45,37 @@ def _forge():
         cls.describe_error = describe_error
     elif VARIANT == "printed_lone_surrogate":
         print("printed \ud800 text")
+
+
+FORGED_LOAD = {
+    "load_report_as_a_string": "all good, full marks",
+    "load_report_as_a_list": ["double", "Counter"],
+    "load_report_fields_of_the_wrong_type": {"names": "double", "errors": 5, "empty": "no",
+                                            "sections": ["x"]},
+    "load_report_without_names": {"display_name": "solution.py", "errors": []},
+    "load_report_unencodable_text": {
+        "names": ["Counter", "double", "x\ud800"], "errors": ["an error \ud800\udfff"],
+        "display_name": "solution\ud800.py", "skipped_note": "skipped \ud800",
+        "imports": ["numpy\ud800"], "notebook_notes": ["\ud800"], "environment_errors": []},
+}
+
+
+def _forge_load():
+    forged = FORGED_LOAD.get(VARIANT)
+    if forged is None:
+        return
+    cls = type(_server())
+    original = cls.reply
+
+    def reply(self, header, value=None):
+        cls.reply = original  # once: the load report; later replies are the server's own
+        return original(self, header, forged)
+
+    cls.reply = reply
+
+
+class _LoadTime:
+    _forge_load()
 
 
 def double(x):
