@@ -8,10 +8,11 @@ pytest subprocess, as in ``grader batch``.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -227,15 +228,22 @@ def _why_not_equivalent(mutant: Mutant, pack: Pack, probes: dict[str, Probe],
     if alarmed is None:
         return ("same outputs on the probes, but the edit is module-level code they cannot be "
                 "shown to use")
-    path.write_text(alarmed, encoding="utf-8")
-    try:
+    with _holding(path, alarmed, mutant.source):
         reached = first_difference(expected, run_probes(path, pack, probes)) is not None
-    finally:
-        path.write_text(mutant.source, encoding="utf-8")
     if not reached:
         return (f"same outputs on the probes, but no probe runs the edited statement (in "
                 f"`{mutant.function}`)")
     return None
+
+
+@contextlib.contextmanager
+def _holding(path: Path, text: str, then: str) -> Iterator[None]:
+    """``path`` holds ``text`` (a canary copy) for the block, then ``then`` again."""
+    path.write_text(text, encoding="utf-8")
+    try:
+        yield
+    finally:
+        path.write_text(then, encoding="utf-8")
 
 
 def _unreached(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Baseline,
@@ -247,13 +255,11 @@ def _unreached(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Base
     alarmed = canary(mutant.source, mutant.line)
     if alarmed is None:
         return ""
-    path.write_text(alarmed, encoding="utf-8")
     try:
-        results = grade(path, pack, options)
+        with _holding(path, alarmed, mutant.source):
+            results = grade(path, pack, options)
     except Exception:  # noqa: BLE001 - a canary that cannot be graded shows nothing
         return ""
-    finally:
-        path.write_text(mutant.source, encoding="utf-8")
     if results.extra_data.get("grader_failed") or results.score < baseline.score - 1e-9:
         return ""
     return (f"no test that ran executes the edited statement (in `{mutant.function}`): a "
