@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from grader.audit.report import write_report
-from grader.audit.run import NOT_LOADED, SAME_OUTPUTS, audit_pack
+from grader.audit.run import FREE, NOT_LOADED, NOT_READ, SAME_OUTPUTS, audit_pack
 from grader.packs import load_pack
 
 PACKS = ("ift6135_a1", "cs155_set4", "ece1513_a4", "keras_a7")
@@ -39,11 +39,12 @@ def main() -> None:
           f"--sample {args.sample} --seed {args.seed} -j {args.jobs}, "
           f"{'--slow' if args.slow else '--fast'}")
     print("| pack | mutants (sampled / in student code / enumerated) | killed | survived "
-          "| timed out | errors | equivalent (probes / not loaded) | unexplained survivors "
+          "| timed out | errors | equivalent (probes / not loaded / not read) "
+          "| variants the handout allows | unexplained survivors "
           "| kill rate | undecided (left to tests left out) | kill rate of the decided "
           "| reference | wall time |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- "
-          "| ---: |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+          "| --- | ---: |")
     for name in args.packs:
         audit = audit_pack(load_pack(name), sample_size=args.sample, seed=args.seed,
                            jobs=args.jobs, fast=not args.slow)
@@ -53,7 +54,8 @@ def main() -> None:
               f"{len(audit.enumeration.mutants)} | "
               f"{audit.count('killed')} | {audit.count('survived')} | "
               f"{audit.count('timed out')} | {audit.count('error')} | "
-              f"{audit.count(SAME_OUTPUTS)} / {audit.count(NOT_LOADED)} | "
+              f"{audit.count(SAME_OUTPUTS)} / {audit.count(NOT_LOADED)} / "
+              f"{audit.count(NOT_READ)} | {audit.count(FREE)} | "
               f"{len(audit.gaps)} | "
               f"{'n/a' if rate is None else f'{rate:.1%}'} | {audit.undecided} | "
               f"{_percent(audit.decided_kill_rate)} | "

@@ -215,7 +215,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     """``grader audit PACK``: how many mutants of the reference the pack's tests catch."""
     from grader.audit.report import write_report
-    from grader.audit.run import SURVIVED, audit_pack
+    from grader.audit.run import FREE, SURVIVED, audit_pack
 
     pack = load_pack(args.pack)
     out = Path(args.out or f"audit-{pack.name}")
@@ -235,7 +235,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
           f"{audit.count('killed')}, survived {audit.count(SURVIVED)} of which {len(audit.gaps)} "
           f"unexplained and {audit.undecided} left to tests this run left out, timed out "
           f"{audit.count('timed out')}, errors {audit.count('error')}; "
-          f"{equivalent} equivalent) in {audit.seconds:.1f} s"
+          f"{equivalent} equivalent, {audit.count(FREE)} variants the handout allows) in "
+          f"{audit.seconds:.1f} s"
           + ("" if audit.baseline.full_marks else
              "; the reference itself does not have full marks"))
     print(f"Report: {md} (and .html) and {js}")

@@ -43,6 +43,9 @@ class Pack:
     frameworks: tuple[str, ...] = ()
     # ``grader audit``: the file (in tests_dir) of probes that tell equivalent mutants
     audit_probes: str | None = None
+    # ``grader audit``: names whose design the handout leaves to the student and judges by
+    # outcome only (a network's widths, a learning rate), each with the handout's words
+    audit_free: dict[str, str] = field(default_factory=dict)
 
     @property
     def has_gpu_tests(self) -> bool:
@@ -95,16 +98,29 @@ def load_pack(name: str) -> Pack:
                                           f"{config_path}: [gradescope] defer")),
         frameworks=_frameworks(meta.get("frameworks", []), config_path),
         audit_probes=_audit_probes(raw.get("audit", {}), config_path),
+        audit_free=_audit_free(raw.get("audit", {}), config_path),
     )
 
 
 def _audit_probes(audit: Any, where: Path) -> str | None:
-    if not isinstance(audit, dict) or set(audit) - {"probes"}:
-        raise ValueError(f"{where}: [audit] takes only `probes = \"<file>.py\"`")
+    if not isinstance(audit, dict) or set(audit) - {"probes", "free"}:
+        raise ValueError(f"{where}: [audit] takes only `probes = \"<file>.py\"` and a "
+                         "`[audit.free]` table of `NAME = \"why\"`")
     probes = audit.get("probes")
     if probes is not None and not (isinstance(probes, str) and probes.endswith(".py")):
         raise ValueError(f"{where}: [audit] probes must name a .py file, got {probes!r}")
     return probes
+
+
+def _audit_free(audit: dict, where: Path) -> dict[str, str]:
+    free = audit.get("free", {})
+    if not isinstance(free, dict) or not all(
+            isinstance(k, str) and k.isidentifier() and isinstance(v, str) and v.strip()
+            for k, v in free.items()):
+        raise ValueError(f"{where}: [audit] free must map names of the reference to why the "
+                         "handout leaves them to the student, e.g. `[audit.free]` then "
+                         "`build_cnn = \"3.1: any convolutional model that reaches 99 %\"`")
+    return dict(free)
 
 
 FRAMEWORKS = ("numpy", "torch", "jax", "keras")

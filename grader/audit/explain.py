@@ -26,8 +26,9 @@ class Graded:
 
 def edited_names(function: str, source: str, line: int) -> set[str]:
     """The names a test could grade the edit under."""
-    if function != "<module>":
-        return {function, function.rsplit(".", 1)[-1]}
+    if function != "<module>":  # "NN.train_loop": itself, "train_loop", and its class "NN"
+        parts = function.split(".")
+        return {function, parts[-1], *(".".join(parts[:i]) for i in range(1, len(parts)))}
     for statement in ast.parse(source).body:
         if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
             return {node.id for node in ast.walk(statement)

@@ -37,6 +37,27 @@ def given_in(pack_reference: Path, pack_template: Path) -> list[tuple[int, int]]
                         pack_template.read_text(encoding="utf-8", errors="replace"))
 
 
+def handout_names(pack_template: Path) -> frozenset[str] | None:
+    """The module-level names the template binds (assignments, defs, classes, imports): the
+    names a hand-in is asked for. None when there is no template, or it does not parse."""
+    if not pack_template.is_file():
+        return None
+    try:
+        tree = ast.parse(pack_template.read_text(encoding="utf-8", errors="replace"))
+    except SyntaxError:
+        return None
+    names: set[str] = set()
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(statement.name)
+        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in statement.names)
+        else:
+            names.update(node.id for node in ast.walk(statement)
+                         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
+    return frozenset(names)
+
+
 def is_given(line: int, ranges: list[tuple[int, int]]) -> bool:
     return any(first <= line <= last for first, last in ranges)
 

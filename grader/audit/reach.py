@@ -57,6 +57,32 @@ def canary(source: str, line: int) -> str | None:
     return ast.unparse(ast.fix_missing_locations(tree)) + "\n"
 
 
+def without_binding(source: str, line: int) -> tuple[str, set[str]] | None:
+    """``source`` with the module-level assignment holding ``line`` left out (a ``pass`` in
+    its place), and the names it bound; None where the edit is not in such an assignment
+    (to plain names: ``X = ...``, ``X: T = ...``, ``a, b = ...``)."""
+    tree = ast.parse(source)
+    for i, statement in enumerate(tree.body):
+        if not statement.lineno <= line <= (statement.end_lineno or statement.lineno):
+            continue
+        if isinstance(statement, ast.Assign):
+            targets = statement.targets
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            targets = [statement.target]
+        else:
+            return None
+        names: set[str] = set()
+        for target in targets:
+            for node in ast.walk(target):
+                if isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+                    return None  # it changes an object, not only a name
+                if isinstance(node, ast.Name):
+                    names.add(node.id)
+        tree.body[i] = ast.Pass()
+        return ast.unparse(ast.fix_missing_locations(tree)) + "\n", names
+    return None
+
+
 def _innermost(block: list[ast.stmt], line: int) -> tuple[list[ast.stmt], int] | None:
     """The statement list and index of the innermost statement holding ``line``."""
     for i, statement in enumerate(block):

@@ -14,9 +14,11 @@ from grader.audit.mutants import Mutant
 from grader.audit.operators import OPERATORS
 from grader.audit.run import (
     ERROR,
+    FREE,
     GIVEN,
     KILLED,
     NOT_LOADED,
+    NOT_READ,
     SAME_OUTPUTS,
     SAME_SOURCE,
     SURVIVED,
@@ -27,7 +29,8 @@ from grader.audit.run import (
 from grader.files import write_atomically
 
 NOT_SAMPLED = "not sampled"
-COLUMNS = (KILLED, SURVIVED, TIMED_OUT, ERROR, SAME_OUTPUTS, NOT_LOADED, SAME_SOURCE)
+COLUMNS = (KILLED, SURVIVED, TIMED_OUT, ERROR, SAME_OUTPUTS, NOT_LOADED, NOT_READ, FREE,
+           SAME_SOURCE)
 ABOUT = {op.name: op.about for op in OPERATORS}
 
 
@@ -61,7 +64,12 @@ def render_markdown(audit: Audit) -> str:
         f"{counts[SAME_SOURCE]} equivalent (same source) mutant(s), which unparse to the "
         f"reference's own source and are not graded, {counts[NOT_LOADED]} equivalent (not "
         "loaded) mutant(s), whose edit is in top-level code the definitions-only load drops "
-        f"(not graded either), and {counts[SAME_OUTPUTS]} survivor(s) equivalent on the "
+        f"(not graded either), {counts[NOT_READ]} equivalent (not read) survivor(s), whose "
+        "edit is to a top-level variable of the student's own (the template binds no such "
+        "name) that a copy without it grades the same, "
+        f"{counts[FREE]} variant(s) the handout allows, survivors in code the pack names as "
+        "the student's choice (`[audit] free`, listed below with the handout's words), "
+        f"and {counts[SAME_OUTPUTS]} survivor(s) equivalent on the "
         "probes: " + _probes_sentence(audit)
         + _undecided_sentence(audit)
         + f" Dropped before grading: {e.not_compiling} that do not compile, "
@@ -100,6 +108,13 @@ def render_markdown(audit: Audit) -> str:
             f"Scored {o.score:g}, as the reference did. {o.message}".strip(), "",
             f"Why: {o.explained}." if o.explained else
             "**Unexplained: a gap in the pack's tests.**", ""])
+    free = [o for o in audit.outcomes if o.status == FREE]
+    if free:
+        lines += ["", f"## Variants the handout allows ({len(free)})", "",
+                  "Survivors in code the pack's `[audit] free` names as the student's choice; "
+                  "every test that grades it ran and passed them.", ""]
+    for o in free:
+        lines += _mutant_section(o.mutant, [f"Allowed: {o.explained}.", ""])
     equivalent = [o for o in audit.outcomes if o.status == SAME_OUTPUTS]
     if equivalent:
         lines += ["", f"## Equivalent on the probes ({len(equivalent)})", ""]

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.audit.explain import Graded, edited_names, explain, left_out_tests
-from grader.audit.given import given_in, is_given
+from grader.audit.given import given_in, handout_names, is_given
 from grader.audit.mutants import Enumeration, Mutant, enumerate_mutants, sample
 from grader.audit.probes import Probe, first_difference, load_probes, run_probes
-from grader.audit.reach import canary, loads_the_same
+from grader.audit.reach import canary, loads_the_same, without_binding
 from grader.packs import Pack
 from grader.report import NOT_RUN_STATUSES
 from grader.results import Results
@@ -30,6 +30,8 @@ KILLED, SURVIVED, TIMED_OUT, ERROR = "killed", "survived", "timed out", "error"
 SAME_SOURCE = "equivalent (same source)"
 SAME_OUTPUTS = "equivalent (same outputs on the probes)"
 NOT_LOADED = "equivalent (not loaded)"  # the definitions-only load drops the edited code
+NOT_READ = "equivalent (not read)"  # a top-level name of the student's own no grade reads
+FREE = "a variant the handout allows"  # survived, in code the pack says is the student's choice
 GIVEN = "given by the handout"  # the template holds the edited code unchanged: not graded
 TIMEOUT_WORDS = ("timed out", "timeout", "time limit")
 
@@ -130,6 +132,7 @@ def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: 
                     sample_size, seed)
     probes = load_probes(pack)
     expected = run_probes(reference, pack, probes)
+    asked_for = handout_names(pack.template_dir / pack.submission_name)
     audit = Audit(pack=pack.name, reference=str(reference), fast=fast, jobs=jobs,
                   sample_size=sample_size, seed=seed, baseline=baseline,
                   enumeration=enumeration, probes=list(probes))
@@ -144,7 +147,7 @@ def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: 
     with tempfile.TemporaryDirectory(prefix="grader-audit-") as tmp, \
             cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_grade_mutant, m, pack, options, baseline, Path(tmp),
-                               (probes, expected)) for m in chosen]
+                               (probes, expected), asked_for) for m in chosen]
         for future in cf.as_completed(futures):
             outcome = future.result()
             audit.outcomes.append(outcome)
@@ -179,10 +182,13 @@ def _key(test: object) -> str:
 
 
 def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Baseline,
-                  tmp: Path, probing: tuple[dict[str, Probe], dict] = ({}, {})) -> Outcome:
-    """Grade one mutant as a hand-in beside copies of the reference folder's other files;
-    a survivor is then run on the pack's probes (``probing``: the probes and the reference's
-    outputs): the same outputs as the reference make it equivalent."""
+                  tmp: Path, probing: tuple[dict[str, Probe], dict] = ({}, {}),
+                  asked_for: frozenset[str] | None = None) -> Outcome:
+    """Grade one mutant as a hand-in beside copies of the reference folder's other files.
+    A survivor that edits a top-level name of the student's own (``asked_for``: the names
+    the template binds) is equivalent when no grade reads that name; any other survivor is
+    run on the pack's probes (``probing``: the probes and the reference's outputs): the same
+    outputs as the reference make it equivalent."""
     started = time.monotonic()
     folder = tmp / mutant.id
     shutil.copytree(Path(pack.reference_dir), folder,
@@ -197,6 +203,11 @@ def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: B
         return Outcome(mutant, ERROR, message=f"{type(exc).__name__}: {exc}",
                        seconds=time.monotonic() - started)
     outcome = classify(mutant, results, baseline)
+    if outcome.status == SURVIVED and _not_read(mutant, pack, options, baseline, path,
+                                                asked_for):
+        outcome.status = NOT_READ
+        outcome.message = ("a top-level name of the student's own (the template binds no "
+                           "such name): a copy without this assignment grades the same")
     probes, expected = probing
     if outcome.status == SURVIVED and probes:
         try:
@@ -212,6 +223,9 @@ def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: B
         outcome.undecided = bool(left_out_tests(names, baseline.graded))
         outcome.explained = explain(names, baseline.graded) or _unreached(
             mutant, pack, options, baseline, path)
+        free = [pack.audit_free[n] for n in sorted(names) if n in pack.audit_free]
+        if free and not outcome.explained:  # the tests ran it, and judged it by its outcome
+            outcome.status, outcome.explained = FREE, free[0]
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -244,6 +258,29 @@ def _holding(path: Path, text: str, then: str) -> Iterator[None]:
         yield
     finally:
         path.write_text(then, encoding="utf-8")
+
+
+def _not_read(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Baseline,
+              path: Path, asked_for: frozenset[str] | None) -> bool:
+    """Whether the edit is to a top-level assignment of names the template does not ask for
+    (the student's own working variables, e.g. the list a notebook's sweep loop reads) that
+    no test reads: a copy without the assignment gets every test's reference score. Never
+    without a template (no way to tell the student's own names from the asked-for ones)."""
+    if asked_for is None or mutant.function != "<module>":
+        return False
+    removed = without_binding(mutant.source, mutant.line)
+    if removed is None or removed[1] & asked_for or not removed[1]:
+        return False
+    try:
+        with _holding(path, removed[0], mutant.source):
+            results = grade(path, pack, options)
+    except Exception:  # noqa: BLE001 - a copy that cannot be graded shows nothing
+        return False
+    if results.extra_data.get("grader_failed"):
+        return False
+    scores = {_key(t): t.score for t in results.tests}
+    return scores.keys() == baseline.scores.keys() and all(
+        abs(scores[k] - baseline.scores[k]) <= 1e-9 for k in scores)
 
 
 def _unreached(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Baseline,

@@ -336,6 +336,8 @@ def test_a_survivor_is_explained_only_by_what_the_pack_states():
               Graded(ran=0.5)}
     source = "BASELINE = {'lr': 0.1}\nX = 1\n"
     assert "reaches 97 %" in explain(edited_names("NN.train_loop", source, 0), graded)
+    assert edited_names("NN.Inner.step", source, 0) == {"NN.Inner.step", "step", "NN",
+                                                        "NN.Inner"}  # a class's tests too
     assert "0 points only" in explain({"accuracy"}, graded)
     assert "no test of the pack grades `data_stream`" in explain({"data_stream"}, graded)
     assert explain(edited_names("<module>", source, 1), graded) == ""  # a gap
@@ -454,3 +456,104 @@ def test_survivors_left_to_tests_that_did_not_run_are_undecided():
     assert audit.decided_kill_rate == 3 / 4
     assert "this run cannot decide them: over the mutants it could decide, the kill rate is " \
            "75.0%" in render_markdown(audit)
+
+
+OWN_NAMES = '''
+SWEEP = [1, 2, 3]  # the student's own: the list a notebook's loop would read
+SCALE = 2  # the student's own, but double reads it
+ASKED = 5  # the template asks for it
+'''
+
+
+def test_a_top_level_name_of_the_students_own_that_no_grade_reads_is_not_read(tmp_path):
+    """A survivor editing a top-level variable the template does not ask for is equivalent
+    when a copy without the assignment grades the same (SWEEP); not when the graded code reads
+    it (SCALE: the copy breaks ``double``), when the template asks for it (ASKED: a name no
+    test grades is a gap of the pack, not an equivalent), or when there is no template."""
+    from grader.audit.given import handout_names
+    from grader.audit.reach import without_binding
+    from grader.audit.run import NOT_READ
+    from grader.runner import GradeOptions, grade
+
+    root = tmp_path / "packs"
+    shutil.copytree(PACKROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    solution = root / "reference" / "mini" / "solution.py"
+    source = solution.read_text().replace("import numpy as np\n",
+                                          "import numpy as np\n" + OWN_NAMES, 1)
+    source = source.replace("return 2 * np.asarray(x)", "return SCALE * np.asarray(x)")
+    solution.write_text(source)
+    template = root / "student_template" / "mini" / "solution.py"
+    template.parent.mkdir(parents=True)
+    template.write_text("import numpy as np\n\nASKED = None\n\n\ndef double(x):\n"
+                        "    raise NotImplementedError\n")
+    asked_for = handout_names(template)
+    assert asked_for == {"np", "ASKED", "double"}
+    assert handout_names(tmp_path / "none.py") is None
+    sweep_line = source[:source.index("SWEEP =")].count("\n") + 1
+    copy, bound = without_binding(source, sweep_line)
+    assert bound == {"SWEEP"} and "SWEEP" not in copy and "SCALE = 2" in copy
+    assert without_binding("x.y = 1\n", 1) is None and without_binding("f()\n", 1) is None
+    assert without_binding("a, (b, c) = 1, (2, 3)\n", 1)[1] == {"a", "b", "c"}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADER_PACKS_ROOT", str(root))
+        pack = load_pack("mini")
+        options = GradeOptions(fast=True)
+        baseline = _baseline(grade(solution, pack, options), 0.0)
+
+        def outcome(edit, asked=asked_for, where="here"):
+            return _grade_mutant(_hand_made(source, edit, "<module>"), pack, options,
+                                 baseline, tmp_path / where, ({}, {}), asked)
+
+        sweep = outcome(("SWEEP = [1, 2, 3]", "SWEEP = [1, 2, 4]"), where="sweep")
+        scale = outcome(("SCALE = 2 ", "SCALE = 2.0 "), where="scale")
+        asked = outcome(("ASKED = 5", "ASKED = 6"), where="asked")
+        no_template = outcome(("SWEEP = [1, 2, 3]", "SWEEP = [1, 2, 4]"), None, "none")
+    assert baseline.full_marks
+    assert sweep.status == NOT_READ and "a copy without this assignment" in sweep.message
+    assert scale.status == SURVIVED and asked.status == SURVIVED
+    assert asked.explained == "no test of the pack grades `ASKED`"
+    assert no_template.status == SURVIVED
+
+
+def test_a_survivor_in_code_the_handout_leaves_free_is_an_allowed_variant(tmp_path):
+    """``[audit] free`` names what the handout leaves to the student: a survivor there that
+    the tests ran and passed is a variant, out of the rate like an equivalent; one that tests
+    left out also grade stays undecided; a name not listed keeps its gap."""
+    from grader.audit.mutants import Enumeration
+    from grader.audit.run import FREE, KILLED, Audit, Outcome
+    from grader.runner import GradeOptions, grade
+
+    root = _weakened_copy(tmp_path)
+    why = "the handout asks for any function the tests accept"
+    with (root / "tests" / "mini" / "pack.toml").open("a") as toml:
+        toml.write(f'\n[audit]\nfree = {{ double = "{why}", Counter = "{why}" }}\n')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GRADER_PACKS_ROOT", str(root))
+        pack = load_pack("mini")
+        assert pack.audit_free == {"double": why, "Counter": why}
+        reference = pack.reference_dir / pack.submission_name
+        source = reference.read_text()
+        options = GradeOptions(fast=True)
+        baseline = _baseline(grade(reference, pack, options), 0.0)
+        variant = _grade_mutant(_hand_made(source, ("2 * np.asarray(x)", "3 * np.asarray(x)")),
+                                pack, options, baseline, tmp_path / "variant")
+        undecided = _grade_mutant(
+            _hand_made(source, ("def __init__(self, start=0)", "def __init__(self, start=1)"),
+                       "Counter.__init__"), pack, options, baseline, tmp_path / "undecided")
+        (root / "tests" / "mini" / "pack.toml").write_text(
+            (root / "tests" / "mini" / "pack.toml").read_text().replace(
+                "free = { double = ", "free = { doubled = "))
+        gap = _grade_mutant(_hand_made(source, ("2 * np.asarray(x)", "3 * np.asarray(x)")),
+                            load_pack("mini"), options, baseline, tmp_path / "gap")
+        (root / "tests" / "mini" / "pack.toml").write_text("[pack]\n[audit]\nfree = [\"double\"]\n")
+        with pytest.raises(ValueError, match=r"\[audit\] free must map names"):
+            load_pack("mini")
+    assert variant.status == FREE and variant.explained == why
+    assert undecided.status == SURVIVED and undecided.undecided
+    assert gap.status == SURVIVED and gap.explained == ""  # `double` is no longer listed
+    audit = Audit(pack="p", reference="r", fast=True, jobs=1, sample_size=None, seed=0,
+                  baseline=baseline, enumeration=Enumeration(mutants=[]))
+    audit.outcomes = [Outcome(variant.mutant, KILLED, 2), variant, undecided]
+    assert audit.kill_rate == 1 / 2 and audit.gaps == []
+    report = render_markdown(audit)
+    assert "## Variants the handout allows (1)" in report and f"Allowed: {why}." in report
