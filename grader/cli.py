@@ -214,10 +214,15 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """``grader audit PACK``: how many mutants of the reference the pack's tests catch."""
+    from grader.audit.free import FreeEntryError
     from grader.audit.report import write_report
     from grader.audit.run import FREE, SURVIVED, audit_pack
 
-    pack = load_pack(args.pack)
+    try:
+        pack = load_pack(args.pack)
+    except ValueError as exc:  # a pack.toml the audit cannot read: say where, not a traceback
+        print(f"grader audit: {exc}", file=sys.stderr)
+        return 2
     out = Path(args.out or f"audit-{pack.name}")
 
     def progress(outcome) -> None:  # noqa: ANN001 - grader.audit.run.Outcome
@@ -226,8 +231,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
                   + (f" by {outcome.killed_by}" if outcome.killed_by else ""),
                   file=sys.stderr, flush=True)
 
-    audit = audit_pack(pack, sample_size=args.sample, seed=args.seed, jobs=args.jobs,
-                       fast=not args.slow, timeout_s=args.timeout, progress=progress)
+    try:
+        audit = audit_pack(pack, sample_size=args.sample, seed=args.seed, jobs=args.jobs,
+                           fast=not args.slow, timeout_s=args.timeout, progress=progress)
+    except FreeEntryError as exc:
+        print(f"grader audit: {exc}", file=sys.stderr)
+        return 2
     md, js = write_report(audit, out)
     rate = audit.kill_rate
     equivalent = sum(o.status.startswith("equivalent") for o in audit.outcomes)

@@ -115,11 +115,13 @@ def _audit_probes(audit: Any, where: Path) -> str | None:
 def _audit_free(audit: dict, where: Path) -> dict[str, str]:
     free = audit.get("free", {})
     if not isinstance(free, dict) or not all(
-            isinstance(k, str) and k.isidentifier() and isinstance(v, str) and v.strip()
-            for k, v in free.items()):
-        raise ValueError(f"{where}: [audit] free must map names of the reference to why the "
-                         "handout leaves them to the student, e.g. `[audit.free]` then "
-                         "`build_cnn = \"3.1: any convolutional model that reaches 99 %\"`")
+            isinstance(k, str) and 1 <= len(k.split(".")) <= 2
+            and all(part.isidentifier() for part in k.split("."))
+            and isinstance(v, str) and v.strip() for k, v in free.items()):
+        raise ValueError(f"{where}: [audit] free must map top-level names of the reference "
+                         "(or \"SECTION.NAME\", quoted) to why the handout leaves them to the "
+                         "student, e.g. `[audit.free]` then `build_cnn = \"3.1: any "
+                         "convolutional model that reaches 99 %\"`")
     return dict(free)
 
 

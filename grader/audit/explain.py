@@ -13,6 +13,8 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from grader.audit.names import bound_names, statement_at
+
 
 @dataclass
 class Graded:
@@ -29,11 +31,8 @@ def edited_names(function: str, source: str, line: int) -> set[str]:
     if function != "<module>":  # "NN.train_loop": itself, "train_loop", and its class "NN"
         parts = function.split(".")
         return {function, parts[-1], *(".".join(parts[:i]) for i in range(1, len(parts)))}
-    for statement in ast.parse(source).body:
-        if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
-            return {node.id for node in ast.walk(statement)
-                    if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
-    return set()
+    statement = statement_at(ast.parse(source).body, line)
+    return bound_names(statement) if statement is not None else set()
 
 
 def explain(names: set[str], graded: dict[str, Graded]) -> str:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from grader.audit.names import bound_names
+
 
 def given_ranges(reference: str, template: str) -> list[tuple[int, int]]:
     """(first line, last line) of each piece of ``reference`` that ``template`` holds
@@ -46,16 +48,7 @@ def handout_names(pack_template: Path) -> frozenset[str] | None:
         tree = ast.parse(pack_template.read_text(encoding="utf-8", errors="replace"))
     except SyntaxError:
         return None
-    names: set[str] = set()
-    for statement in tree.body:
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(statement.name)
-        elif isinstance(statement, (ast.Import, ast.ImportFrom)):
-            names.update((a.asname or a.name).split(".")[0] for a in statement.names)
-        else:
-            names.update(node.id for node in ast.walk(statement)
-                         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store))
-    return frozenset(names)
+    return frozenset(name for statement in tree.body for name in bound_names(statement))
 
 
 def is_given(line: int, ranges: list[tuple[int, int]]) -> bool:

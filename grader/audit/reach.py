@@ -14,6 +14,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
+from grader.audit.names import bound_names, statement_at
 from grader.packs import Pack
 from grader.sandboxed.submission.definitions import prepare
 from grader.sandboxed.submission.source import Source
@@ -62,25 +63,18 @@ def without_binding(source: str, line: int) -> tuple[str, set[str]] | None:
     its place), and the names it bound; None where the edit is not in such an assignment
     (to plain names: ``X = ...``, ``X: T = ...``, ``a, b = ...``)."""
     tree = ast.parse(source)
-    for i, statement in enumerate(tree.body):
-        if not statement.lineno <= line <= (statement.end_lineno or statement.lineno):
-            continue
-        if isinstance(statement, ast.Assign):
-            targets = statement.targets
-        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
-            targets = [statement.target]
-        else:
-            return None
-        names: set[str] = set()
-        for target in targets:
-            for node in ast.walk(target):
-                if isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
-                    return None  # it changes an object, not only a name
-                if isinstance(node, ast.Name):
-                    names.add(node.id)
-        tree.body[i] = ast.Pass()
-        return ast.unparse(ast.fix_missing_locations(tree)) + "\n", names
-    return None
+    statement = statement_at(tree.body, line)
+    if isinstance(statement, ast.Assign):
+        targets = statement.targets
+    elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+        targets = [statement.target]
+    else:
+        return None
+    if any(isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred))
+           for target in targets for node in ast.walk(target)):
+        return None  # it changes an object, not only a name
+    tree.body[tree.body.index(statement)] = ast.Pass()
+    return ast.unparse(ast.fix_missing_locations(tree)) + "\n", bound_names(statement)
 
 
 def _innermost(block: list[ast.stmt], line: int) -> tuple[list[ast.stmt], int] | None:

@@ -66,7 +66,8 @@ def render_markdown(audit: Audit) -> str:
         "loaded) mutant(s), whose edit is in top-level code the definitions-only load drops "
         f"(not graded either), {counts[NOT_READ]} equivalent (not read) survivor(s), whose "
         "edit is to a top-level variable of the student's own (the template binds no such "
-        "name) that a copy without it grades the same, "
+        "name) that no test that ran reads (a copy without it scores as the reference on "
+        "every test; listed below), "
         f"{counts[FREE]} variant(s) the handout allows, survivors in code the pack names as "
         "the student's choice (`[audit] free`, listed below with the handout's words), "
         f"and {counts[SAME_OUTPUTS]} survivor(s) equivalent on the "
@@ -111,15 +112,17 @@ def render_markdown(audit: Audit) -> str:
     free = [o for o in audit.outcomes if o.status == FREE]
     if free:
         lines += ["", f"## Variants the handout allows ({len(free)})", "",
-                  "Survivors in code the pack's `[audit] free` names as the student's choice; "
-                  "every test that grades it ran and passed them.", ""]
+                  "Survivors in code the pack's `[audit.free]` names as the student's choice; "
+                  "every test that grades it ran and scored them as the reference.", ""]
     for o in free:
         lines += _mutant_section(o.mutant, [f"Allowed: {o.explained}.", ""])
-    equivalent = [o for o in audit.outcomes if o.status == SAME_OUTPUTS]
-    if equivalent:
-        lines += ["", f"## Equivalent on the probes ({len(equivalent)})", ""]
-    for o in equivalent:
-        lines += _mutant_section(o.mutant)
+    for status, title in ((SAME_OUTPUTS, "Equivalent on the probes"),
+                          (NOT_READ, "Equivalent: not read by any test that ran")):
+        equivalent = [o for o in audit.outcomes if o.status == status]
+        if equivalent:
+            lines += ["", f"## {title} ({len(equivalent)})", ""]
+        for o in equivalent:
+            lines += _mutant_section(o.mutant)
     handout = _given_functions(audit.outcomes)
     if handout:
         lines += ["", f"## Code the handout gives ({audit.count(GIVEN)} mutants, not sampled)",

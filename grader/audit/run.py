@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.audit.explain import Graded, edited_names, explain, left_out_tests
+from grader.audit.free import Freedom, resolve
 from grader.audit.given import given_in, handout_names, is_given
 from grader.audit.mutants import Enumeration, Mutant, enumerate_mutants, sample
 from grader.audit.probes import Probe, first_difference, load_probes, run_probes
@@ -30,7 +31,7 @@ KILLED, SURVIVED, TIMED_OUT, ERROR = "killed", "survived", "timed out", "error"
 SAME_SOURCE = "equivalent (same source)"
 SAME_OUTPUTS = "equivalent (same outputs on the probes)"
 NOT_LOADED = "equivalent (not loaded)"  # the definitions-only load drops the edited code
-NOT_READ = "equivalent (not read)"  # a top-level name of the student's own no grade reads
+NOT_READ = "equivalent (not read)"  # a top-level name of the student's own no test reads
 FREE = "a variant the handout allows"  # survived, in code the pack says is the student's choice
 GIVEN = "given by the handout"  # the template holds the edited code unchanged: not graded
 TIMEOUT_WORDS = ("timed out", "timeout", "time limit")
@@ -123,6 +124,7 @@ def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: 
     started = time.monotonic()
     reference = pack.reference_dir / pack.submission_name
     source = reference.read_text(encoding="utf-8")
+    freedoms = resolve(pack, source)  # a bad [audit.free] entry stops the audit before grading
     enumeration = enumerate_mutants(source, pack.submission_name)
     options = GradeOptions(fast=fast, overall_timeout_s=timeout_s)
     baseline = _baseline(grade(reference, pack, options), time.monotonic() - started)
@@ -147,7 +149,7 @@ def audit_pack(pack: Pack, sample_size: int | None = None, seed: int = 0, jobs: 
     with tempfile.TemporaryDirectory(prefix="grader-audit-") as tmp, \
             cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = [pool.submit(_grade_mutant, m, pack, options, baseline, Path(tmp),
-                               (probes, expected), asked_for) for m in chosen]
+                               (probes, expected), asked_for, freedoms) for m in chosen]
         for future in cf.as_completed(futures):
             outcome = future.result()
             audit.outcomes.append(outcome)
@@ -183,12 +185,15 @@ def _key(test: object) -> str:
 
 def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Baseline,
                   tmp: Path, probing: tuple[dict[str, Probe], dict] = ({}, {}),
-                  asked_for: frozenset[str] | None = None) -> Outcome:
+                  asked_for: frozenset[str] | None = None,
+                  freedoms: list[Freedom] | None = None) -> Outcome:
     """Grade one mutant as a hand-in beside copies of the reference folder's other files.
     A survivor that edits a top-level name of the student's own (``asked_for``: the names
-    the template binds) is equivalent when no grade reads that name; any other survivor is
-    run on the pack's probes (``probing``: the probes and the reference's outputs): the same
-    outputs as the reference make it equivalent."""
+    the template binds) is equivalent when no test that ran reads that name; any other
+    survivor is run on the pack's probes (``probing``: the probes and the reference's
+    outputs): the same outputs as the reference make it equivalent. A survivor no reason
+    explains, in code a ``freedoms`` entry covers (default: the pack's ``[audit.free]``), is
+    a variant the handout allows."""
     started = time.monotonic()
     folder = tmp / mutant.id
     shutil.copytree(Path(pack.reference_dir), folder,
@@ -203,11 +208,12 @@ def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: B
         return Outcome(mutant, ERROR, message=f"{type(exc).__name__}: {exc}",
                        seconds=time.monotonic() - started)
     outcome = classify(mutant, results, baseline)
-    if outcome.status == SURVIVED and _not_read(mutant, pack, options, baseline, path,
-                                                asked_for):
+    if outcome.status == SURVIVED and _same_scores(results, baseline) and _not_read(
+            mutant, pack, options, baseline, path, asked_for):
         outcome.status = NOT_READ
         outcome.message = ("a top-level name of the student's own (the template binds no "
-                           "such name): a copy without this assignment grades the same")
+                           "such name) that no test that ran reads: a copy without this "
+                           "assignment scores as the reference on every test")
     probes, expected = probing
     if outcome.status == SURVIVED and probes:
         try:
@@ -223,9 +229,12 @@ def _grade_mutant(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: B
         outcome.undecided = bool(left_out_tests(names, baseline.graded))
         outcome.explained = explain(names, baseline.graded) or _unreached(
             mutant, pack, options, baseline, path)
-        free = [pack.audit_free[n] for n in sorted(names) if n in pack.audit_free]
-        if free and not outcome.explained:  # the tests ran it, and judged it by its outcome
-            outcome.status, outcome.explained = FREE, free[0]
+        if freedoms is None:
+            freedoms = resolve(pack, pack.reference_dir.joinpath(
+                pack.submission_name).read_text(encoding="utf-8"))
+        free = next((f for f in freedoms if f.covers(mutant.line)), None)
+        if free and not outcome.explained:  # every test of it ran, and scored it as the
+            outcome.status, outcome.explained = FREE, free.why  # reference's own code
     outcome.seconds = time.monotonic() - started
     return outcome
 
@@ -264,20 +273,33 @@ def _not_read(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Basel
               path: Path, asked_for: frozenset[str] | None) -> bool:
     """Whether the edit is to a top-level assignment of names the template does not ask for
     (the student's own working variables, e.g. the list a notebook's sweep loop reads) that
-    no test reads: a copy without the assignment gets every test's reference score. Never
-    without a template (no way to tell the student's own names from the asked-for ones)."""
+    no test that ran reads: a copy without the assignment gets every test's reference score.
+    Never without a template (no way to tell the student's own names from the asked-for
+    ones), nor for a name a test this run left out says it grades."""
     if asked_for is None or mutant.function != "<module>":
         return False
     removed = without_binding(mutant.source, mutant.line)
-    if removed is None or removed[1] & asked_for or not removed[1]:
+    if removed is None or not removed[1] or removed[1] & asked_for \
+            or left_out_tests(removed[1], baseline.graded):
         return False
+    results = _grade_copy(path, removed[0], mutant.source, pack, options)
+    return results is not None and _same_scores(results, baseline)
+
+
+def _grade_copy(path: Path, text: str, then: str, pack: Pack,
+                options: GradeOptions) -> Results | None:
+    """The grade of ``text`` (a copy of the mutant) put at ``path``, ``then`` put back; None
+    when it cannot be graded (a copy that breaks the grader shows nothing)."""
     try:
-        with _holding(path, removed[0], mutant.source):
+        with _holding(path, text, then):
             results = grade(path, pack, options)
-    except Exception:  # noqa: BLE001 - a copy that cannot be graded shows nothing
-        return False
-    if results.extra_data.get("grader_failed"):
-        return False
+    except Exception:  # noqa: BLE001
+        return None
+    return None if results.extra_data.get("grader_failed") else results
+
+
+def _same_scores(results: Results, baseline: Baseline) -> bool:
+    """Every test scored as it did for the reference."""
     scores = {_key(t): t.score for t in results.tests}
     return scores.keys() == baseline.scores.keys() and all(
         abs(scores[k] - baseline.scores[k]) <= 1e-9 for k in scores)
@@ -287,17 +309,13 @@ def _unreached(mutant: Mutant, pack: Pack, options: GradeOptions, baseline: Base
                path: Path) -> str:
     """Why a survivor no stated reason explains survived, when the reason is that no test
     that ran executes the edited statement: a canary copy, which raises just before it, keeps
-    the reference's score. "" when a test does run it (a gap) or that cannot be shown
+    every test's reference score. "" when a test does run it (a gap) or that cannot be shown
     (module-level code; a canary the code itself catches would read as unreached)."""
     alarmed = canary(mutant.source, mutant.line)
     if alarmed is None:
         return ""
-    try:
-        with _holding(path, alarmed, mutant.source):
-            results = grade(path, pack, options)
-    except Exception:  # noqa: BLE001 - a canary that cannot be graded shows nothing
-        return ""
-    if results.extra_data.get("grader_failed") or results.score < baseline.score - 1e-9:
+    results = _grade_copy(path, alarmed, mutant.source, pack, options)
+    if results is None or not _same_scores(results, baseline):
         return ""
     return (f"no test that ran executes the edited statement (in `{mutant.function}`): a "
             "copy that raises just before it keeps the reference's score; add a test that "

@@ -516,17 +516,19 @@ def test_a_top_level_name_of_the_students_own_that_no_grade_reads_is_not_read(tm
 
 
 def test_a_survivor_in_code_the_handout_leaves_free_is_an_allowed_variant(tmp_path):
-    """``[audit] free`` names what the handout leaves to the student: a survivor there that
-    the tests ran and passed is a variant, out of the rate like an equivalent; one that tests
-    left out also grade stays undecided; a name not listed keeps its gap."""
+    """``[audit.free]`` names what the handout leaves to the student: a survivor there that
+    the tests ran and scored as the reference is a variant, out of the rate like an
+    equivalent; one that tests left out also grade stays undecided; code no entry covers
+    keeps its gap."""
     from grader.audit.mutants import Enumeration
     from grader.audit.run import FREE, KILLED, Audit, Outcome
     from grader.runner import GradeOptions, grade
 
     root = _weakened_copy(tmp_path)
     why = "the handout asks for any function the tests accept"
-    with (root / "tests" / "mini" / "pack.toml").open("a") as toml:
-        toml.write(f'\n[audit]\nfree = {{ double = "{why}", Counter = "{why}" }}\n')
+    toml = root / "tests" / "mini" / "pack.toml"
+    with toml.open("a") as f:
+        f.write(f'\n[audit]\nfree = {{ double = "{why}", Counter = "{why}" }}\n')
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("GRADER_PACKS_ROOT", str(root))
         pack = load_pack("mini")
@@ -535,25 +537,77 @@ def test_a_survivor_in_code_the_handout_leaves_free_is_an_allowed_variant(tmp_pa
         source = reference.read_text()
         options = GradeOptions(fast=True)
         baseline = _baseline(grade(reference, pack, options), 0.0)
-        variant = _grade_mutant(_hand_made(source, ("2 * np.asarray(x)", "3 * np.asarray(x)")),
-                                pack, options, baseline, tmp_path / "variant")
+        triple = _hand_made(source, ("2 * np.asarray(x)", "3 * np.asarray(x)"))
+        variant = _grade_mutant(triple, pack, options, baseline, tmp_path / "variant")
         undecided = _grade_mutant(
             _hand_made(source, ("def __init__(self, start=0)", "def __init__(self, start=1)"),
                        "Counter.__init__"), pack, options, baseline, tmp_path / "undecided")
-        (root / "tests" / "mini" / "pack.toml").write_text(
-            (root / "tests" / "mini" / "pack.toml").read_text().replace(
-                "free = { double = ", "free = { doubled = "))
-        gap = _grade_mutant(_hand_made(source, ("2 * np.asarray(x)", "3 * np.asarray(x)")),
-                            load_pack("mini"), options, baseline, tmp_path / "gap")
-        (root / "tests" / "mini" / "pack.toml").write_text("[pack]\n[audit]\nfree = [\"double\"]\n")
-        with pytest.raises(ValueError, match=r"\[audit\] free must map names"):
-            load_pack("mini")
+        toml.write_text(toml.read_text().replace(f'double = "{why}", ', ""))
+        gap = _grade_mutant(triple, load_pack("mini"), options, baseline, tmp_path / "gap")
     assert variant.status == FREE and variant.explained == why
     assert undecided.status == SURVIVED and undecided.undecided
-    assert gap.status == SURVIVED and gap.explained == ""  # `double` is no longer listed
+    assert gap.status == SURVIVED and gap.explained == ""  # only Counter is free now
     audit = Audit(pack="p", reference="r", fast=True, jobs=1, sample_size=None, seed=0,
                   baseline=baseline, enumeration=Enumeration(mutants=[]))
     audit.outcomes = [Outcome(variant.mutant, KILLED, 2), variant, undecided]
     assert audit.kill_rate == 1 / 2 and audit.gaps == []
     report = render_markdown(audit)
     assert "## Variants the handout allows (1)" in report and f"Allowed: {why}." in report
+
+
+TWO_PROBLEMS = """import numpy as np
+
+# Problem 1
+def predict(x):
+    return x
+
+rate = 0.1
+
+# Problem 2
+predict = lambda x: 2 * x
+rate = 0.5
+"""
+
+
+def test_a_free_entry_must_name_one_definition(monkeypatch):
+    """An entry names one top-level binding, or one of a section's: never a same-named
+    function elsewhere (a misspelt or ambiguous entry stops the audit, saying which lines)."""
+    import dataclasses
+
+    from grader.audit.free import FreeEntryError, resolve
+
+    monkeypatch.setenv("GRADER_PACKS_ROOT", str(PACKROOT))
+    pack = dataclasses.replace(load_pack("mini"), audit_free={"rate": "any rate"})
+    with pytest.raises(FreeEntryError, match=r"binds `rate` at lines 7, 11: an entry must"):
+        resolve(pack, TWO_PROBLEMS)
+    with pytest.raises(FreeEntryError, match="binds no top-level `rates`"):
+        resolve(dataclasses.replace(pack, audit_free={"rates": "x"}), TWO_PROBLEMS)
+    sections = dataclasses.replace(pack, load_options={"sections": [
+        {"name": "problem1"}, {"name": "problem2", "heading": r"^\W*problem\s*2\b"}]})
+    with pytest.raises(FreeEntryError, match=r"name its section \(problem1.rate, problem2.rate"):
+        resolve(sections, TWO_PROBLEMS)
+    free = dataclasses.replace(sections, audit_free={"problem2.predict": "any",
+                                                     "problem1.rate": "any"})
+    assert [(f.key, f.first, f.last) for f in resolve(free, TWO_PROBLEMS)] == [
+        ("problem2.predict", 10, 10), ("problem1.rate", 7, 7)]
+    with pytest.raises(FreeEntryError, match="no section 'problem3'"):
+        resolve(dataclasses.replace(sections, audit_free={"problem3.rate": "x"}),
+                TWO_PROBLEMS)
+
+
+def test_the_cli_names_a_bad_free_entry_without_grading(tmp_path, monkeypatch, capsys):
+    from grader.cli import main
+
+    root = tmp_path / "packs"
+    shutil.copytree(PACKROOT, root, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setenv("GRADER_PACKS_ROOT", str(root))
+    toml = root / "tests" / "mini" / "pack.toml"
+    config = toml.read_text()
+    toml.write_text(config + '\n[audit.free]\ndoubled = "any"\n')
+    assert main(["audit", "mini", "--out", str(tmp_path / "out")]) == 2
+    assert "[audit.free] doubled: the reference binds no top-level `doubled`" in \
+        capsys.readouterr().err
+    toml.write_text(config + '\n[audit]\nfree = ["double"]\n')
+    assert main(["audit", "mini", "--out", str(tmp_path / "out")]) == 2
+    assert "[audit] free must map top-level names" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
