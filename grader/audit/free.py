@@ -13,11 +13,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from grader.audit.names import bound_names
+from grader.audit.names import bound_names, lines_of
+from grader.audit.reach import loaded
 from grader.packs import Pack
-from grader.sandboxed.submission.definitions import prepare
 from grader.sandboxed.submission.sections import parse_rules, split_sections
-from grader.sandboxed.submission.source import Source
 
 
 class FreeEntryError(ValueError):
@@ -60,18 +59,14 @@ def resolve(pack: Pack, reference: str) -> list[Freedom]:
                     if len(starts) > 1 and not section else "")
             raise FreeEntryError(f"{where}: the reference binds `{name}` at lines {lines}: "
                                  f"an entry must name one definition{hint}")
-        s = binding[0]
-        first = min([s.lineno, *(d.lineno for d in getattr(s, "decorator_list", []))])
-        found.append(Freedom(key, why, first, s.end_lineno or s.lineno))
+        found.append(Freedom(key, why, *lines_of(binding[0])))
     return found
 
 
 def _section_starts(pack: Pack, reference: str) -> dict[str, int]:
     """Each section's first line, as the worker cuts the file (a pack without sections: one
     section, "main", from line 1)."""
-    prepared = prepare(Source(reference, pack.submission_name),
-                       "all" if pack.load_mode == "all" else "definitions",
-                       extra_modules=frozenset(pack.load_options.get("call_modules") or ()))
+    prepared = loaded(pack, reference)
     sections = split_sections(prepared.statements, reference.splitlines(),
                               prepared.module_aliases,
                               parse_rules(pack.load_options.get("sections")))

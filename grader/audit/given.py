@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from grader.audit.names import bound_names
+from grader.audit.names import bound_names, lines_of
 
 
 def given_ranges(reference: str, template: str) -> list[tuple[int, int]]:
@@ -67,9 +67,7 @@ def _walk(body: list[ast.stmt], template: dict, found: list[tuple[int, int]]) ->
         else:
             same = _code(statement) in template["other"]
         if same:
-            first = min([statement.lineno, *(d.lineno for d in
-                                             getattr(statement, "decorator_list", []))])
-            found.append((first, statement.end_lineno or statement.lineno))
+            found.append(lines_of(statement))
 
 
 def _scope(body: list[ast.stmt]) -> dict:

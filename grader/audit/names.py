@@ -31,11 +31,17 @@ def _stored(node: ast.AST) -> Iterator[str]:
         yield from _stored(child)
 
 
+def lines_of(statement: ast.stmt) -> tuple[int, int]:
+    """The first (decorators included) and last line of ``statement``."""
+    first = min([statement.lineno,
+                 *(d.lineno for d in getattr(statement, "decorator_list", []))])
+    return first, statement.end_lineno or statement.lineno
+
+
 def statement_at(body: list[ast.stmt], line: int) -> ast.stmt | None:
     """The statement of ``body`` whose lines (decorators included) hold ``line``."""
     for statement in body:
-        first = min([statement.lineno,
-                     *(d.lineno for d in getattr(statement, "decorator_list", []))])
-        if first <= line <= (statement.end_lineno or statement.lineno):
+        first, last = lines_of(statement)
+        if first <= line <= last:
             return statement
     return None

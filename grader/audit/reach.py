@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 from grader.audit.names import bound_names, statement_at
 from grader.packs import Pack
-from grader.sandboxed.submission.definitions import prepare
+from grader.sandboxed.submission.definitions import Prepared, prepare
 from grader.sandboxed.submission.source import Source
 
 CANARY = "grader audit: the probes reach this function"
@@ -26,15 +26,21 @@ def loads_the_same(reference: str, mutant: str, pack: Pack) -> bool:
     """Whether the worker would run exactly the reference's statements for ``mutant``."""
     if pack.load_mode != "definitions":
         return False
-    extra = frozenset(pack.load_options.get("call_modules") or ())
     kept = []
     for text in (reference, mutant):
-        prepared = prepare(Source(text, pack.submission_name), "definitions",
-                           extra_modules=extra)
+        prepared = loaded(pack, text)
         if prepared.syntax_error is not None:
             return False
         kept.append([ast.dump(statement) for statement in prepared.statements])
     return kept[0] == kept[1]
+
+
+def loaded(pack: Pack, text: str) -> Prepared:
+    """The statements of ``text`` the worker would run for ``pack`` (its load mode and the
+    modules whose calls it lets run at load time), without running any."""
+    return prepare(Source(text, pack.submission_name),
+                   "all" if pack.load_mode == "all" else "definitions",
+                   extra_modules=frozenset(pack.load_options.get("call_modules") or ()))
 
 
 def canary(source: str, line: int) -> str | None:
